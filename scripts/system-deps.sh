@@ -1,0 +1,13 @@
+#!/bin/sh
+# System packages the project uses when present: espeak-ng speaks the built-in dataset's
+# narration into its audio track (so the speech path is exercised). Installed when we are root
+# and apt is available; otherwise the dataset is written without speech, and says so.
+if command -v espeak-ng >/dev/null 2>&1; then exit 0; fi
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get install -y -q espeak-ng >/dev/null 2>&1 || \
+   (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q espeak-ng >/dev/null 2>&1)) \
+   || echo "note: could not install espeak-ng; synthetic videos will have no spoken narration"
+else
+  echo "note: espeak-ng not found; install it for spoken narration in the built-in dataset"
+fi
+exit 0

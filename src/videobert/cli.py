@@ -1,0 +1,53 @@
+"""`videobert <verb>`: one verb per stage, plus demo/evaluate/serve.
+
+Each verb lives in its own module exposing ``add_arguments(parser)`` and ``run(args) -> int``;
+only the chosen verb's module is imported, so `videobert --help` stays fast and an inference
+user never imports training code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# verb -> (module, one-line help). Order follows the data flow.
+VERBS: dict[str, tuple[str, str]] = {
+    "synth": ("videobert.synth.command", "write the built-in synthetic how-to dataset"),
+    "ingest": ("videobert.ingest.command", "decode videos, read subtitles/speech, align to clips"),
+    "features": ("videobert.features.command", "extract 3D-CNN clip features (sharded, resumable)"),
+    "codebook": ("videobert.visual_words.command", "fit hierarchical k-means visual words"),
+    "corpus": ("videobert.sequences.command", "tokenise text and visual words into Parquet shards"),
+}
+
+
+def build_parser(verbs: dict[str, tuple[str, str]] | None = None) -> argparse.ArgumentParser:
+    verbs = VERBS if verbs is None else verbs
+    parser = argparse.ArgumentParser(prog="videobert", description=__doc__.splitlines()[0])
+    from videobert import __version__
+
+    parser.add_argument("--version", action="version", version=f"videobert {__version__}")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    for name, (_module, help_text) in verbs.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv or argv[0] not in VERBS:
+        parser.parse_args(argv)  # prints help / version / an error for unknown verbs
+        parser.print_help()
+        return 2
+    verb, rest = argv[0], argv[1:]
+    module_name, help_text = VERBS[verb]
+    module = importlib.import_module(module_name)
+    verb_parser = argparse.ArgumentParser(prog=f"videobert {verb}", description=help_text)
+    module.add_arguments(verb_parser)
+    args = verb_parser.parse_args(rest)
+    return int(module.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

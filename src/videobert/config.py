@@ -1,0 +1,193 @@
+"""Configuration: frozen dataclasses are the schema, YAML presets, dotted CLI overrides.
+
+A preset is a YAML file whose top-level keys name sections (``ingest``, ``features``, ...), each a
+mapping onto that section's dataclass. ``load_section(IngestConfig, "tiny", ["fps=10"])`` reads the
+section, applies ``key=value`` overrides (types follow the dataclass field), and returns a frozen
+instance; unknown keys are errors, not silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A preset or override that does not fit the schema."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Stage configs of the data pipeline (model/training configs live beside their code).
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestConfig:
+    fps: float = 20.0  # frames per second after resampling
+    clip_frames: int = 30  # frames per clip: 30 at 20 fps = 1.5 s, as in the paper
+    min_last_clip: float = 0.5  # keep a trailing partial clip if it has this share of frames
+    asr_model: str = "tiny.en"  # faster-whisper model name or folder when there are no subtitles
+    asr: bool = True  # transcribe speech when a video has no subtitles
+
+
+@dataclasses.dataclass(frozen=True)
+class FeaturesConfig:
+    backbone: str = "i3d"  # i3d (offline default) | s3d (torchvision, downloads weights) | npy
+    weights: str | None = None  # a weights file; None = the backbone's default source
+    size: int = 224  # square input side in pixels
+    batch_size: int = 8  # clips per forward pass
+    workers: int = 1  # decoding DataLoader workers
+    precision: str = "auto"  # auto | fp32 | bf16
+
+
+@dataclasses.dataclass(frozen=True)
+class CodebookConfig:
+    k: int = 12  # branching factor
+    depth: int = 4  # levels: k**depth words
+    sample_size: int = 200_000  # clips sampled to fit the tree
+    seed: int = 0
+    niter: int = 20  # k-means iterations per node
+    exemplars: int = 4  # nearest clips whose middle frames make a word's thumbnail
+
+
+@dataclasses.dataclass(frozen=True)
+class CorpusConfig:
+    tokenizer: str | None = None  # WordPiece folder or hub id; None = bundled all-MiniLM-L6-v2
+    shard_size: int = 10_000  # examples per Parquet shard
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading and overriding.
+
+
+def preset_path(preset: str | Path) -> Path:
+    """A preset name (``tiny``) or a path to a YAML file."""
+    path = Path(preset)
+    if path.suffix in (".yaml", ".yml") and path.exists():
+        return path
+    candidate = CONFIG_DIR / f"{preset}.yaml"
+    if candidate.exists():
+        return candidate
+    known = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")) if CONFIG_DIR.exists() else []
+    raise ConfigError(f"unknown preset {preset!r}: not a YAML file, and not one of {known}")
+
+
+def read_preset(preset: str | Path | None) -> dict[str, Any]:
+    if preset is None:
+        return {}
+    data = yaml.safe_load(preset_path(preset).read_text()) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"preset {preset!r} must be a mapping of sections")
+    return data
+
+
+def _coerce(value: Any, annotation: Any, name: str) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(annotation)
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+            if type(None) in args:
+                return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, name)
+            except (ConfigError, ValueError, TypeError):
+                continue
+        raise ConfigError(f"{name}: cannot read {value!r} as {annotation}")
+    if origin in (tuple, list):
+        (item_type, *_rest) = typing.get_args(annotation) or (Any,)
+        if isinstance(value, str):
+            value = [v for v in value.split(",") if v.strip()]
+        return origin(_coerce(v, item_type, name) for v in value)
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("1", "true", "yes", "on"):
+            return True
+        if str(value).lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name}: {value!r} is not a boolean")
+    if annotation in (int, float, str):
+        try:
+            if annotation is int and isinstance(value, str):
+                return int(float(value)) if "e" in value.lower() else int(value)
+            return annotation(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{name}: {value!r} is not a {annotation.__name__}") from exc
+    return value
+
+
+def build(cls: type[T], values: dict[str, Any], where: str = "") -> T:
+    """Instantiate dataclass ``cls`` from a mapping, coercing types and rejecting unknown keys."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = set(values) - set(fields)
+    if unknown:
+        raise ConfigError(f"{where or cls.__name__}: unknown keys {sorted(unknown)}")
+    kwargs = {}
+    for name, value in values.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+            kwargs[name] = build(hint, value, f"{where}.{name}" if where else name)
+        else:
+            kwargs[name] = _coerce(value, hint, f"{where}.{name}" if where else name)
+    return cls(**kwargs)
+
+
+def parse_overrides(overrides: list[str] | None) -> dict[str, Any]:
+    """``["a.b=1", "c=x"]`` -> ``{"a": {"b": "1"}, "c": "x"}`` (values typed later by ``build``)."""
+    tree: dict[str, Any] = {}
+    for item in overrides or []:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} is not key=value")
+        key, value = item.split("=", 1)
+        node = tree
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = yaml.safe_load(value) if value.strip() else value
+    return tree
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_section(
+    cls: type[T],
+    section: str,
+    preset: str | Path | None = None,
+    overrides: list[str] | None = None,
+) -> T:
+    """The ``section`` of a preset as a ``cls`` instance, with dotted overrides applied.
+
+    Overrides are relative to the section (``fps=10``) or name it (``ingest.fps=10``).
+    """
+    data = read_preset(preset).get(section, {}) or {}
+    tree = parse_overrides(overrides)
+    scoped = tree.pop(section, {})
+    data = _merge(_merge(data, tree), scoped)
+    return build(cls, data, section)
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def save_yaml(config: Any, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(to_dict(config), sort_keys=False))

@@ -1,0 +1,79 @@
+"""The joint vocabulary: WordPiece text ids, then ``[>]``, then one id per visual word.
+
+This is the one source of truth for where modalities live in the id space; nothing else adds
+offsets by hand. The visual-word count is read from the codebook, never typed in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+VIDEO_SEP_TOKEN = "[>]"
+
+
+@dataclasses.dataclass(frozen=True)
+class VocabLayout:
+    n_text: int  # WordPiece vocabulary size (ids 0 .. n_text-1)
+    n_visual: int  # visual words in the codebook
+    cls_id: int
+    sep_id: int
+    mask_id: int
+    pad_id: int
+    unk_id: int = 100
+
+    @property
+    def video_sep_id(self) -> int:
+        """Id of ``[>]``, the token between text and video."""
+        return self.n_text
+
+    @property
+    def visual_offset(self) -> int:
+        return self.n_text + 1
+
+    @property
+    def size(self) -> int:
+        return self.n_text + 1 + self.n_visual
+
+    @property
+    def special_ids(self) -> tuple[int, ...]:
+        return (self.cls_id, self.sep_id, self.mask_id, self.pad_id, self.unk_id, self.video_sep_id)
+
+    def visual_to_token(self, words: np.ndarray | int) -> np.ndarray | int:
+        """Codebook word index -> token id."""
+        return np.asarray(words) + self.visual_offset if not isinstance(words, int) else (
+            words + self.visual_offset
+        )
+
+    def token_to_visual(self, tokens: np.ndarray | int) -> np.ndarray | int:
+        """Token id -> codebook word index (only meaningful where ``is_visual``)."""
+        return np.asarray(tokens) - self.visual_offset if not isinstance(tokens, int) else (
+            tokens - self.visual_offset
+        )
+
+    def is_visual(self, tokens):  # works on numpy arrays and torch tensors alike
+        return tokens >= self.visual_offset
+
+    def is_text(self, tokens):
+        return tokens < self.n_text
+
+    def to_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, int]) -> VocabLayout:
+        return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data})
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer, n_visual: int) -> VocabLayout:
+        """From a HF (fast) BERT tokenizer and the codebook's word count."""
+        return cls(
+            n_text=len(tokenizer.get_vocab()),
+            n_visual=int(n_visual),
+            cls_id=tokenizer.cls_token_id,
+            sep_id=tokenizer.sep_token_id,
+            mask_id=tokenizer.mask_token_id,
+            pad_id=tokenizer.pad_token_id,
+            unk_id=tokenizer.unk_token_id,
+        )
