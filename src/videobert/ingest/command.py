@@ -1,0 +1,54 @@
+"""`videobert ingest INPUT OUT`: decode videos, read subtitles or speech, align to clips."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import yaml
+
+from videobert.config import ConfigError, IngestConfig, load_section, to_dict
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", help="folder of videos + same-stem subtitles, or a CSV/JSONL "
+                        "manifest with columns video, subtitle, id")
+    parser.add_argument("out", help="output folder (segments/): <id>.parquet + manifest.json")
+    parser.add_argument("--fps", type=float, help="frames per second after resampling")
+    parser.add_argument("--clip-frames", type=int, help="frames per clip")
+    parser.add_argument("--no-asr", action="store_true",
+                        help="do not transcribe speech for videos without subtitles")
+    parser.add_argument("--asr-model", help="faster-whisper model name or folder "
+                        "(default tiny.en, bundled offline)")
+    parser.add_argument("--preset", help="config preset name or YAML file")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="override a config field (repeatable)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides = list(args.overrides)
+    if args.fps is not None:
+        overrides.append(f"fps={args.fps}")
+    if args.clip_frames is not None:
+        overrides.append(f"clip_frames={args.clip_frames}")
+    if args.no_asr:
+        overrides.append("asr=false")
+    if args.asr_model:
+        overrides.append(f"asr_model={args.asr_model}")
+    try:
+        config = load_section(IngestConfig, "ingest", args.preset, overrides)
+    except ConfigError as exc:
+        print(f"videobert ingest: {exc}", file=sys.stderr)
+        return 1
+    print("ingest config:\n" + yaml.safe_dump(to_dict(config), sort_keys=False).rstrip(),
+          file=sys.stderr)
+
+    from videobert.ingest.stage import run_ingest
+
+    try:
+        report = run_ingest(args.input, args.out, config, progress=not args.no_progress)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"videobert ingest: {exc}", file=sys.stderr)
+        return 1
+    return report.exit_code()

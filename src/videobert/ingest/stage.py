@@ -1,0 +1,344 @@
+"""The ingest stage: videos + transcripts -> ``segments/<id>.parquet`` + ``manifest.json``.
+
+For each video: probe it, count its clips (demuxing only: the frames are decoded later by the
+features stage), read its transcript (subtitle file, else speech recognition), split sentences
+and align each to its clips. Bad input is reported (file + reason) and the rest completes; a
+video without any transcript is kept with ``transcript_source: "none"`` because its clips still
+serve video-only training. Re-running skips videos whose output is complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from videobert.config import IngestConfig, to_dict
+from videobert.ingest.align import Segment, align
+from videobert.ingest.sentences import split_sentences
+from videobert.ingest.subtitles import (
+    SUBTITLE_SUFFIXES,
+    Cue,
+    TranscriptError,
+    TranscriptWarning,
+    read_transcript,
+)
+from videobert.ingest.video import VideoError, count_clips, probe
+from videobert.io import StageReport, atomic_path, read_json, write_json
+
+VIDEO_SUFFIXES = (".mp4", ".webm", ".mkv", ".avi", ".mov", ".m4v", ".gif", ".mpg", ".mpeg",
+                  ".flv", ".wmv", ".ts", ".3gp", ".ogv")
+MANIFEST_SUFFIXES = (".csv", ".jsonl")
+SCHEMA = pa.schema([
+    ("video_id", pa.string()),
+    ("start", pa.float64()),
+    ("end", pa.float64()),
+    ("text", pa.string()),
+    ("first_clip", pa.int64()),
+    ("last_clip", pa.int64()),
+])
+
+
+@dataclass
+class Item:
+    """One video to ingest (``video`` None: a subtitle that has no video)."""
+
+    id: str
+    video: Path | None
+    subtitle: Path | None
+
+
+def safe_id(text: str) -> str:
+    """A video id usable as a file name."""
+    cleaned = re.sub(r"[^\w.\-]+", "_", text.strip()).strip("._")
+    return cleaned or "video"
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding the input.
+
+
+def _subtitle_rank(video_stem: str, sub: Path) -> tuple[int, int] | None:
+    """How well ``sub`` matches a video stem: exact stem first (``a.srt``), then a language
+    suffix (``a.en.vtt``); within each, .srt before .vtt before .json. None: no match."""
+    order = SUBTITLE_SUFFIXES.index(sub.suffix.lower())
+    if sub.stem == video_stem:
+        return (0, order)
+    if sub.stem.startswith(video_stem + ".") and "." not in sub.stem[len(video_stem) + 1 :]:
+        return (1, order)
+    return None
+
+
+def scan_folder(folder: Path) -> list[Item]:
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    videos = [p for p in files if p.suffix.lower() in VIDEO_SUFFIXES]
+    subs = [p for p in files if p.suffix.lower() in SUBTITLE_SUFFIXES and p.name != "manifest.json"]
+    items, used = [], set()
+    for video in videos:
+        ranked = sorted((r, s) for s in subs if (r := _subtitle_rank(video.stem, s)) is not None)
+        subtitle = ranked[0][1] if ranked else None
+        used.update(s for _, s in ranked)
+        items.append(Item(video.stem, video, subtitle))
+    items += [Item(s.stem, None, s) for s in subs if s not in used]
+    return items
+
+
+def read_manifest(path: Path, report: StageReport) -> list[Item]:
+    """Rows of a CSV/JSONL manifest: ``video``, ``subtitle`` (optional), ``id`` (optional);
+    relative paths are relative to the manifest's folder."""
+    rows: list[tuple[str, dict[str, Any]]] = []
+    if path.suffix.lower() == ".csv":
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            columns = {c.strip() for c in reader.fieldnames or []}
+            if "video" not in columns and "subtitle" not in columns:
+                raise ValueError(f"{path}: a manifest needs a 'video' column (found {columns})")
+            for n, row in enumerate(reader, 2):
+                rows.append((f"{path.name}:{n}", {k.strip(): v for k, v in row.items() if k}))
+    else:
+        for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                if not isinstance(row, dict):
+                    raise ValueError("not an object")
+            except ValueError as exc:
+                report.skip(f"{path.name}:{n}", f"invalid JSONL line ({exc})")
+                continue
+            rows.append((f"{path.name}:{n}", row))
+
+    def resolve(value: Any) -> Path | None:
+        if value is None or not str(value).strip():
+            return None
+        p = Path(str(value).strip()).expanduser()
+        return p if p.is_absolute() else path.parent / p
+
+    items = []
+    for where, row in rows:
+        video, subtitle = resolve(row.get("video")), resolve(row.get("subtitle"))
+        if video is None and subtitle is None:
+            report.skip(where, "row names neither a video nor a subtitle")
+            continue
+        name = str(row.get("id") or "").strip() or (video or subtitle).stem
+        items.append(Item(name, video, subtitle))
+    return items
+
+
+def find_inputs(source: Path, report: StageReport) -> list[Item]:
+    if source.is_dir():
+        return scan_folder(source)
+    if source.is_file() and source.suffix.lower() in MANIFEST_SUFFIXES:
+        return read_manifest(source, report)
+    if source.is_file():
+        raise ValueError(f"{source}: input must be a folder or a .csv/.jsonl manifest")
+    raise FileNotFoundError(f"{source}: input not found")
+
+
+# ---------------------------------------------------------------------------------------------
+# One video.
+
+
+class _Asr:
+    """Speech recognition loaded on first use; a failure to load is reported once and turns
+    it off for the rest of the run (the videos are still ingested, without text)."""
+
+    def __init__(self, config: IngestConfig) -> None:
+        self.enabled = config.asr
+        self.model = config.asr_model
+        self.error: str | None = None
+
+    def __call__(self, video: Path) -> list[Cue] | None:
+        if not self.enabled:
+            return None
+        from videobert.ingest import asr
+
+        try:
+            asr.load_model(self.model)
+        except Exception as exc:  # missing package or model: report once, carry on
+            self.enabled, self.error = False, f"speech recognition unavailable: {exc}"
+            print(f"[ingest] {self.error}", file=sys.stderr, flush=True)
+            return None
+        return asr.transcribe(video, model=self.model)
+
+
+def _read_subtitle(path: Path, report: StageReport) -> list[Cue] | None:
+    """Cues of a subtitle file; dropped cues and unusable files go into the report."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TranscriptWarning)
+        try:
+            cues = read_transcript(path)
+        except TranscriptError as exc:
+            report.skip(path, exc.reason)
+            cues = None
+    for w in caught:
+        if issubclass(w.category, TranscriptWarning):
+            report.skip(path, str(w.message))
+    return cues
+
+
+def ingest_video(item: Item, out: Path, config: IngestConfig, report: StageReport,
+                 asr: _Asr) -> dict[str, Any] | None:
+    """Write ``out/<id>.parquet`` for one video; its manifest entry, or None if skipped."""
+    assert item.video is not None
+    try:
+        info = probe(item.video)
+        n_clips = count_clips(item.video, config.fps, config.clip_frames, config.min_last_clip)
+    except VideoError as exc:
+        report.skip(item.video, exc.reason)
+        return None
+    if n_clips == 0:
+        report.skip(item.video, f"too short for one clip ({info.duration:.2f}s; a clip is "
+                    f"{config.clip_frames / config.fps:.2f}s)")
+        return None
+
+    notes: list[str] = []
+    cues, source = None, "none"
+    if item.subtitle is not None:
+        if not item.subtitle.is_file():
+            report.skip(item.subtitle, "subtitle file not found")
+        else:
+            cues = _read_subtitle(item.subtitle, report)
+            source = item.subtitle.suffix.lower().lstrip(".") if cues else "none"
+    if cues is None:
+        if not info.has_audio:
+            notes.append("no subtitles and no audio track")
+        else:
+            cues = asr(item.video)
+            if cues is None:
+                notes.append("no subtitles; speech recognition off" if asr.error is None
+                             else f"no subtitles; {asr.error}")
+            elif not cues:
+                notes.append("no subtitles and no speech found")
+            else:
+                source = "asr"
+
+    sentences = split_sentences(cues or [])
+    segments = align(sentences, item.id, n_clips, config.fps, config.clip_frames)
+    if len(segments) < len(sentences):
+        notes.append(f"{len(sentences) - len(segments)} sentences outside the video left out")
+    write_segments(out / f"{item.id}.parquet", segments)
+    return {
+        "id": item.id,
+        "video": str(item.video),
+        "subtitle": str(item.subtitle) if item.subtitle else None,
+        "transcript_source": source,
+        "duration": round(info.duration, 3),
+        "n_clips": n_clips,
+        "n_segments": len(segments),
+        "width": info.width,
+        "height": info.height,
+        "source_fps": round(info.fps, 3),
+        "rotation": info.rotation,
+        "stream_index": info.stream_index,
+        "has_audio": info.has_audio,
+        "notes": notes,
+        "complete": True,
+    }
+
+
+def write_segments(path: Path, segments: list[Segment]) -> None:
+    columns = {name: [getattr(s, name) for s in segments] for name in SCHEMA.names}
+    table = pa.table(columns, schema=SCHEMA)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def read_segments(path: str | Path) -> list[Segment]:
+    """Segments of one ``<id>.parquet`` (for stages and tests that read them back)."""
+    rows = pq.read_table(path).to_pylist()
+    return [Segment(**{k: row[k] for k in SCHEMA.names}) for row in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# The stage.
+
+
+def _previous_entries(out: Path, config: IngestConfig) -> dict[str, dict[str, Any]]:
+    """Complete entries of an earlier run with the same config, whose parquet still exists."""
+    path = out / "manifest.json"
+    if not path.exists():
+        return {}
+    try:
+        previous = read_json(path)
+    except (OSError, ValueError):
+        return {}
+    if previous.get("config") != to_dict(config):
+        return {}  # other fps / clip length: everything is redone
+    return {
+        e["id"]: e
+        for e in previous.get("videos", [])
+        if e.get("complete") and (out / f"{e['id']}.parquet").exists()
+    }
+
+
+def run_ingest(
+    source: str | Path,
+    out: str | Path,
+    config: IngestConfig | None = None,
+    progress: bool = True,
+) -> StageReport:
+    """Ingest a folder (videos and same-stem subtitles) or a CSV/JSONL manifest into ``out``.
+
+    Raises FileNotFoundError/ValueError when the input itself is unusable; skipped files are
+    in the returned report and in ``out/manifest.json``.
+    """
+    config = config or IngestConfig()
+    source, out = Path(source), Path(out)
+    report = StageReport("ingest")
+    items = find_inputs(source, report)
+    out.mkdir(parents=True, exist_ok=True)
+    previous = _previous_entries(out, config)
+    asr = _Asr(config)
+
+    entries: list[dict[str, Any]] = []
+    ids: dict[str, Path] = {}
+    reused = 0
+    for item in tqdm(items, desc="ingest", unit="video", disable=not progress):
+        if item.video is None:
+            report.skip(item.subtitle, "subtitle without a video")
+            continue
+        item.id = safe_id(item.id)
+        if item.id in ids:
+            report.skip(item.video, f"duplicate id {item.id!r} (also {ids[item.id]})")
+            continue
+        ids[item.id] = item.video
+        old = previous.get(item.id)
+        same_input = old and old["video"] == str(item.video) and old["subtitle"] == (
+            str(item.subtitle) if item.subtitle else None)
+        if same_input:
+            entries.append(old)
+            reused += 1
+            continue
+        entry = ingest_video(item, out, config, report, asr)
+        if entry is not None:
+            entries.append(entry)
+
+    manifest = {
+        "stage": "ingest",
+        "config": to_dict(config),
+        "source": str(source),
+        "videos": entries,
+        "skipped": report.to_list(),
+        "counts": {
+            "videos": len(entries),
+            "reused": reused,
+            "segments": sum(e["n_segments"] for e in entries),
+            "clips": sum(e["n_clips"] for e in entries),
+            "skipped": len(report.skipped),
+        },
+    }
+    if asr.error:
+        manifest["asr_error"] = asr.error
+    write_json(out / "manifest.json", manifest)  # last: its presence means the stage finished
+    print(report.summary(len(entries)), file=sys.stderr, flush=True)
+    return report
