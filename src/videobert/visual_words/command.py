@@ -1,0 +1,47 @@
+"""`videobert codebook FEATURES OUT`: fit hierarchical k-means visual words on clip features."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from videobert.config import CodebookConfig, ConfigError, load_section, to_dict
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("features", help="features folder (<id>.npy + manifest.json)")
+    parser.add_argument("out", help="codebook folder to write")
+    parser.add_argument("--k", type=int, help="branching factor (default 12)")
+    parser.add_argument("--depth", type=int, help="tree depth: k**depth words (default 4)")
+    parser.add_argument("--sample-size", type=int, help="clips sampled to fit (default 200000)")
+    parser.add_argument("--seed", type=int, help="random seed (default 0)")
+    parser.add_argument(
+        "--segments", help="segments folder: its manifest gives the videos for exemplar frames"
+    )
+    parser.add_argument("--preset", help="config preset name or YAML file")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field"
+    )
+    parser.add_argument("--force", action="store_true", help="refit even if OUT is complete")
+
+
+def config_from_args(args: argparse.Namespace) -> CodebookConfig:
+    overrides = list(args.set)
+    for field in ("k", "depth", "sample_size", "seed"):
+        value = getattr(args, field)
+        if value is not None:
+            overrides.append(f"{field}={value}")
+    return load_section(CodebookConfig, "codebook", args.preset, overrides)
+
+
+def run(args: argparse.Namespace) -> int:
+    from videobert.visual_words.stage import run_codebook
+
+    try:
+        config = config_from_args(args)
+        print(f"[codebook] config: {to_dict(config)}", file=sys.stderr)
+        report = run_codebook(args.features, args.out, config, args.segments, force=args.force)
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        print(f"videobert codebook: error: {exc}", file=sys.stderr)
+        return 1
+    return report.exit_code()

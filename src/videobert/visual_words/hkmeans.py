@@ -1,0 +1,318 @@
+"""Hierarchical k-means visual words (VideoBERT: k=12, depth=4 -> 20736 words).
+
+The tree is stored level by level: ``levels[l]`` has shape ``(k**l, k, D)`` and holds, for each
+node of level ``l`` (in breadth-first order), the centroids of its ``k`` children. A vector's
+word is the path of child choices read as a base-``k`` number, which is also the index of its
+leaf in ``leaf_centroids``.
+
+Assignment is a batched tree walk: at every level all vectors descend at once. Vectors are
+grouped by their current node into fixed-height tiles, so one ``torch.bmm`` scores every tile
+against its node's ``k`` children; each node's centroids are read once per tile instead of once
+per vector (a per-vector gather would move ``k * D`` floats per vector per level, which makes a
+tree walk memory-bound).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from videobert.io import atomic_path, read_json, write_json
+
+TREE_FILE = "tree.npz"
+CENTROIDS_FILE = "centroids.npy"
+META_FILE = "meta.json"
+
+# faiss subsamples each node to at most this many points per centroid (faiss's own default);
+# k-means centroids of 12 clusters are stable well before 256 * 12 points.
+MAX_POINTS_PER_CENTROID = 256
+
+
+def as_float32(features: np.ndarray) -> np.ndarray:
+    """Float32, C-contiguous, 2-D: what faiss and the tree walk need (copies only if needed)."""
+    x = np.asarray(features)
+    if x.ndim != 2:
+        raise ValueError(f"features must be 2-D (n, dim), got shape {x.shape}")
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def nearest(x: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Index of the nearest row of ``centroids`` (m, D) for each row of ``x`` (n, D).
+
+    ``||x||^2`` is the same for every candidate, so ``||c||^2 - 2 x.c`` ranks them; ties go to the
+    lowest index (so duplicated centroids always resolve to the first copy).
+    """
+    scores = (centroids * centroids).sum(1)[None, :] - 2.0 * (x @ centroids.T)
+    return scores.argmin(1)
+
+
+def _fill_children(points: np.ndarray, parent: np.ndarray, k: int) -> np.ndarray:
+    """Children of a node with fewer than ``k`` points: the points themselves, repeated.
+
+    The tree stays full (``k**depth`` word ids whatever the data); the duplicates never win an
+    argmin against their first copy, so they stay unused words. An empty node's children are
+    copies of the node's own centroid.
+    """
+    if len(points) == 0:
+        return np.repeat(parent[None, :], k, axis=0)
+    return points[np.arange(k) % len(points)].copy()
+
+
+def kmeans_plus_plus(points: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """k-means++ seeding (Arthur & Vassilvitskii, 2007): each new centre is drawn with probability
+    proportional to the squared distance to the nearest centre so far. faiss starts from random
+    points, which on well-separated data often puts two centres in one cluster for good."""
+    first = points[rng.integers(len(points))]
+    centres = [first]
+    d2 = ((points - first) ** 2).sum(1, dtype=np.float64)
+    for _ in range(1, k):
+        total = d2.sum()
+        pick = rng.integers(len(points)) if total <= 0 else rng.choice(len(points), p=d2 / total)
+        centres.append(points[pick])
+        d2 = np.minimum(d2, ((points - points[pick]) ** 2).sum(1, dtype=np.float64))
+    return np.stack(centres).astype(np.float32)
+
+
+def _kmeans(points: np.ndarray, k: int, seed: int, niter: int, max_ppc: int) -> np.ndarray:
+    import faiss  # imported here: only fitting needs it
+
+    rng = np.random.default_rng(seed)
+    # seed on (at most) as many points as faiss itself trains on
+    limit = max_ppc * k
+    seeding = points if len(points) <= limit else points[rng.choice(len(points), limit, False)]
+    km = faiss.Kmeans(
+        points.shape[1],
+        k,
+        niter=niter,
+        seed=seed,
+        verbose=False,
+        min_points_per_centroid=1,  # small leaf nodes are expected; don't warn for each one
+        max_points_per_centroid=max_ppc,
+    )
+    km.train(points, init_centroids=kmeans_plus_plus(seeding, k, rng))
+    return np.asarray(km.centroids, dtype=np.float32).reshape(k, points.shape[1])
+
+
+def fit_levels(
+    features: np.ndarray,
+    k: int,
+    depth: int,
+    seed: int = 0,
+    niter: int = 20,
+    max_points_per_centroid: int = MAX_POINTS_PER_CENTROID,
+    progress: bool = True,
+) -> list[np.ndarray]:
+    """Fit the hierarchy; returns ``levels`` (level ``l``: ``(k**l, k, D)`` float32).
+
+    The data is never copied per level: each level keeps one int array of node ids, and only the
+    points of the node being fitted are gathered (the root works on ``features`` itself).
+    """
+    from tqdm.auto import tqdm
+
+    if k < 2 or depth < 1:
+        raise ValueError(f"need k >= 2 and depth >= 1, got k={k}, depth={depth}")
+    x = as_float32(features)
+    n, dim = x.shape
+    if n == 0:
+        raise ValueError("cannot fit a codebook on zero vectors")
+    node_of = np.zeros(n, dtype=np.int64)  # node of each vector at the current level
+    levels: list[np.ndarray] = []
+    parents = x.mean(0, keepdims=True)  # centroid of each node of the current level
+    bar = tqdm(total=sum(k**lv for lv in range(depth)), desc="k-means nodes", disable=not progress)
+    for level in range(depth):
+        n_nodes = k**level
+        children = np.empty((n_nodes, k, dim), dtype=np.float32)
+        order = np.argsort(node_of, kind="stable")
+        bounds = np.searchsorted(node_of[order], np.arange(n_nodes + 1))
+        next_node = np.empty_like(node_of)
+        for node in range(n_nodes):
+            members = order[bounds[node] : bounds[node + 1]]
+            # a node holding every vector has members == arange(n) (stable sort): no copy needed
+            points = x if len(members) == n else x[members]
+            if len(points) < k:
+                children[node] = _fill_children(points, parents[node], k)
+            else:
+                # seed per node so the tree is reproducible whatever order nodes are fitted in
+                node_seed = seed * 1_000_003 + (n_nodes - 1) // (k - 1) + node
+                children[node] = _kmeans(points, k, node_seed, niter, max_points_per_centroid)
+            if len(members):
+                next_node[members] = node * k + nearest(points, children[node])
+            bar.update(1)
+        levels.append(children)
+        parents = children.reshape(n_nodes * k, dim)
+        node_of = next_node
+    bar.close()
+    return levels
+
+
+def walk(levels: Sequence[np.ndarray], features: np.ndarray, batch_size: int = 32768) -> np.ndarray:
+    """Batched tree walk: the word (leaf index) of every vector, int64."""
+    import torch
+
+    x_all = as_float32(features)
+    k = levels[0].shape[1]
+    dim = levels[0].shape[2]
+    if x_all.shape[1] != dim:
+        raise ValueError(f"features have dim {x_all.shape[1]}, codebook has dim {dim}")
+    tables = [torch.from_numpy(np.ascontiguousarray(lv)) for lv in levels]  # (k**l, k, D)
+    sq_norms = [(t * t).sum(-1) for t in tables]  # (k**l, k)
+    words = np.empty(len(x_all), dtype=np.int64)
+    for start in range(0, len(x_all), batch_size):
+        x = torch.from_numpy(x_all[start : start + batch_size])  # (B, D)
+        # the root has one node: a plain matmul against its k children
+        node = (sq_norms[0][0][None, :] - 2.0 * (x @ tables[0][0].T)).argmin(1)  # (B,)
+        for table, sq in zip(tables[1:], sq_norms[1:], strict=True):
+            node = node * k + _descend(x, node, table, sq)
+        words[start : start + len(x)] = node.numpy()
+    return words
+
+
+def _descend(x, node, table, sq_norm):
+    """Child index (B,) of each vector among its node's ``k`` children, one batched matmul.
+
+    Vectors are sorted by node and cut into tiles of ``height`` rows that each belong to one
+    node (the last tile of a node is padded with copies of row 0, whose scores are ignored).
+    """
+    import torch
+
+    b, dim = x.shape
+    k = table.shape[1]
+    order = torch.argsort(node, stable=True)  # (B,) vectors grouped by node
+    present, counts = torch.unique_consecutive(node[order], return_counts=True)  # (P,)
+    # Tile height ~ the mean vectors per node: little padding, few centroid reads per vector.
+    height = int(min(256, 2 ** math.ceil(math.log2(max(1.0, b / len(present))))))
+    tiles_per_node = (counts + height - 1) // height  # (P,)
+    first_row = (torch.cumsum(tiles_per_node, 0) - tiles_per_node) * height  # (P,) padded layout
+    group_start = torch.cumsum(counts, 0) - counts  # (P,) sorted layout
+    group = torch.repeat_interleave(torch.arange(len(present)), counts)  # (B,) sorted layout
+    dest = first_row[group] + torch.arange(b) - group_start[group]  # (B,) row in padded layout
+    n_tiles = int(tiles_per_node.sum())
+    source = torch.zeros(n_tiles * height, dtype=torch.int64)
+    source[dest] = order
+    padded = x.index_select(0, source).view(n_tiles, height, dim)  # (T, H, D)
+    tile_node = torch.repeat_interleave(present, tiles_per_node)  # (T,)
+    dots = torch.bmm(padded, table.index_select(0, tile_node).transpose(1, 2))  # (T, H, k)
+    scores = sq_norm.index_select(0, tile_node)[:, None, :] - 2.0 * dots  # (T, H, k)
+    child_sorted = scores.view(-1, k).index_select(0, dest).argmin(1)  # (B,) first index wins ties
+    child = torch.empty_like(child_sorted)
+    child[order] = child_sorted
+    return child
+
+
+def walk_naive(levels: Sequence[np.ndarray], features: np.ndarray) -> np.ndarray:
+    """Reference assignment: one vector at a time, exact float64 distances to each child.
+
+    Slow and obviously correct; the tests check ``walk`` against it.
+    """
+    x_all = np.asarray(features, dtype=np.float64)
+    k = levels[0].shape[1]
+    words = np.empty(len(x_all), dtype=np.int64)
+    for i, x in enumerate(x_all):
+        node = 0
+        for table in levels:
+            d = ((table[node].astype(np.float64) - x) ** 2).sum(1)
+            node = node * k + int(np.argmin(d))
+        words[i] = node
+    return words
+
+
+class Codebook:
+    """A fitted hierarchical k-means codebook: ``assign`` maps features to visual-word ids."""
+
+    def __init__(self, levels: Sequence[np.ndarray], meta: dict[str, Any] | None = None) -> None:
+        levels = [np.ascontiguousarray(lv, dtype=np.float32) for lv in levels]
+        if not levels:
+            raise ValueError("a codebook needs at least one level")
+        k, dim = levels[0].shape[1], levels[0].shape[2]
+        for lv_index, lv in enumerate(levels):
+            if lv.shape != (k**lv_index, k, dim):
+                raise ValueError(
+                    f"tree level {lv_index} has shape {lv.shape}, expected {(k**lv_index, k, dim)}"
+                )
+        self.levels = levels
+        self.meta: dict[str, Any] = dict(meta or {})
+        self.meta.update(k=self.k, depth=self.depth, n_words=self.n_words, dim=self.dim)
+
+    @property
+    def k(self) -> int:
+        return int(self.levels[0].shape[1])
+
+    @property
+    def depth(self) -> int:
+        return len(self.levels)
+
+    @property
+    def dim(self) -> int:
+        return int(self.levels[0].shape[2])
+
+    @property
+    def n_words(self) -> int:
+        return self.k**self.depth
+
+    @property
+    def leaf_centroids(self) -> np.ndarray:
+        """``(n_words, D)`` float32; row ``w`` is visual word ``w``."""
+        return self.levels[-1].reshape(self.n_words, self.dim)
+
+    @classmethod
+    def fit(
+        cls,
+        features: np.ndarray,
+        k: int = 12,
+        depth: int = 4,
+        seed: int = 0,
+        niter: int = 20,
+        max_points_per_centroid: int = MAX_POINTS_PER_CENTROID,
+        progress: bool = True,
+    ) -> Codebook:
+        started = time.perf_counter()
+        levels = fit_levels(features, k, depth, seed, niter, max_points_per_centroid, progress)
+        meta = {
+            "seed": seed,
+            "niter": niter,
+            "sample_size": len(features),
+            "fit_seconds": round(time.perf_counter() - started, 3),
+        }
+        return cls(levels, meta)
+
+    def assign(self, features: np.ndarray, batch_size: int = 32768) -> np.ndarray:
+        """Visual-word id (int64) of each row of ``features`` (any float dtype)."""
+        return walk(self.levels, features, batch_size)
+
+    def assign_naive(self, features: np.ndarray) -> np.ndarray:
+        return walk_naive(self.levels, features)
+
+    def save(self, folder: str | Path) -> None:
+        """``centroids.npy``, ``tree.npz``, then ``meta.json`` last (its presence = complete)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_path(folder / CENTROIDS_FILE) as tmp, open(tmp, "wb") as f:
+            np.save(f, self.leaf_centroids)
+        arrays = {f"level_{i}": lv for i, lv in enumerate(self.levels)}
+        with atomic_path(folder / TREE_FILE) as tmp, open(tmp, "wb") as f:
+            np.savez(f, k=np.int64(self.k), depth=np.int64(self.depth), **arrays)
+        write_json(folder / META_FILE, self.meta)
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Codebook:
+        folder = Path(folder)
+        tree_path = folder / TREE_FILE
+        if not tree_path.exists():
+            raise FileNotFoundError(f"{tree_path}: no codebook here (run `videobert codebook`)")
+        try:
+            with np.load(tree_path) as tree:
+                depth = int(tree["depth"])
+                levels = [tree[f"level_{i}"] for i in range(depth)]
+        except (KeyError, ValueError, OSError) as exc:
+            raise ValueError(f"{tree_path}: not a codebook tree ({exc})") from exc
+        meta_path = folder / META_FILE
+        meta = read_json(meta_path) if meta_path.exists() else {}
+        return cls(levels, meta)
+
+    def __repr__(self) -> str:
+        return f"Codebook(k={self.k}, depth={self.depth}, n_words={self.n_words}, dim={self.dim})"

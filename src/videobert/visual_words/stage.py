@@ -1,0 +1,321 @@
+"""The ``codebook`` stage: features folder -> codebook folder (docs/formats.md, "codebook").
+
+1. Check every ``<id>.npy`` of the features manifest (header only, memory-mapped).
+2. Sample up to ``sample_size`` clips across all videos (seeded), reading only those rows.
+3. Fit the hierarchical k-means tree on the sample.
+4. Assign every clip of every video, streaming each file in chunks.
+5. Write ``assignments.parquet``, ``usage.json``, exemplar thumbnails, then ``centroids.npy``,
+   ``tree.npz`` and ``meta.json`` last: a folder with ``meta.json`` is complete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from videobert.config import CodebookConfig, to_dict
+from videobert.io import Skip, StageReport, atomic_path, read_json, write_json
+from videobert.visual_words.exemplars import VideoSource, write_exemplars
+from videobert.visual_words.hkmeans import CENTROIDS_FILE, META_FILE, TREE_FILE, Codebook
+
+ASSIGNMENTS_FILE = "assignments.parquet"
+USAGE_FILE = "usage.json"
+CHUNK_ROWS = 32768  # rows of one video assigned at a time (128 MiB of float32 at D=1024)
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureFile:
+    id: str
+    path: Path
+    n_clips: int
+
+
+@dataclasses.dataclass
+class Assignments:
+    """Every assigned clip: parallel arrays, in video then clip order."""
+
+    video: np.ndarray  # int32 index into ``ids``
+    clip: np.ndarray  # int32
+    word: np.ndarray  # int64
+    distance: np.ndarray  # float32 squared distance to the word's centroid
+    ids: list[str]
+
+
+def _log(message: str) -> None:
+    print(f"[codebook] {message}", file=sys.stderr, flush=True)
+
+
+def read_features_manifest(features_dir: Path) -> dict[str, Any]:
+    path = features_dir / "manifest.json"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path}: no features manifest (the features stage writes it last; is it finished?)"
+        )
+    manifest = read_json(path)
+    missing = [key for key in ("dim", "fps", "clip_frames", "videos") if key not in manifest]
+    if missing:
+        raise ValueError(f"{path}: features manifest lacks {missing}")
+    return manifest
+
+
+def check_feature_files(
+    features_dir: Path, manifest: dict[str, Any], report: StageReport
+) -> list[FeatureFile]:
+    """The usable ``<id>.npy`` files; the others are reported with the reason."""
+    dim = int(manifest["dim"])
+    usable = []
+    for video_id, info in manifest["videos"].items():
+        path = features_dir / f"{video_id}.npy"
+        expected = int(info.get("n_clips", -1)) if isinstance(info, dict) else -1
+        try:
+            array = np.load(path, mmap_mode="r")
+        except FileNotFoundError:
+            report.skip(path, "listed in the features manifest but missing")
+            continue
+        except (ValueError, OSError) as exc:
+            report.skip(path, f"not a readable .npy file ({exc})")
+            continue
+        if array.ndim != 2 or array.shape[1] != dim or array.dtype.kind != "f":
+            report.skip(path, f"expected float [n_clips, {dim}], got {array.dtype} {array.shape}")
+        elif expected >= 0 and array.shape[0] != expected:
+            report.skip(path, f"has {array.shape[0]} clips, the manifest says {expected}")
+        elif array.shape[0] == 0:
+            report.skip(path, "no clips")
+        else:
+            usable.append(FeatureFile(video_id, path, int(array.shape[0])))
+    return usable
+
+
+def sample_features(
+    files: list[FeatureFile], sample_size: int, seed: int, dim: int, report: StageReport
+) -> tuple[np.ndarray, list[FeatureFile]]:
+    """Up to ``sample_size`` clips drawn uniformly over all clips (float32), reading only those
+    rows of each memory-mapped file. Videos with non-finite values are reported and dropped."""
+    from tqdm.auto import tqdm
+
+    total = sum(f.n_clips for f in files)
+    n = min(sample_size, total)
+    chosen = np.sort(np.random.default_rng(seed).choice(total, size=n, replace=False))
+    offsets = np.cumsum([0] + [f.n_clips for f in files])
+    bounds = np.searchsorted(chosen, offsets)
+    sample = np.empty((n, dim), dtype=np.float32)
+    keep = np.ones(n, dtype=bool)
+    good = []
+    for i, f in enumerate(tqdm(files, desc="sampling clips", unit="video")):
+        lo, hi = bounds[i], bounds[i + 1]
+        if hi > lo:
+            rows = np.load(f.path, mmap_mode="r")[chosen[lo:hi] - offsets[i]]
+            sample[lo:hi] = rows
+            if not np.isfinite(sample[lo:hi]).all():
+                report.skip(f.path, "contains NaN or infinite values")
+                keep[lo:hi] = False
+                continue
+        good.append(f)
+    return (sample if keep.all() else sample[keep]), good
+
+
+def assign_all(codebook: Codebook, files: list[FeatureFile], report: StageReport) -> Assignments:
+    """Assign every clip of every file, streaming each in chunks of ``CHUNK_ROWS`` rows."""
+    from tqdm.auto import tqdm
+
+    leaf = codebook.leaf_centroids
+    parts: list[tuple[int, np.ndarray, np.ndarray]] = []  # (video index, words, distances)
+    ids = [f.id for f in files]
+    bar = tqdm(total=sum(f.n_clips for f in files), desc="assigning clips", unit="clip")
+    for index, f in enumerate(files):
+        array = np.load(f.path, mmap_mode="r")
+        words, dists = [], []
+        for start in range(0, f.n_clips, CHUNK_ROWS):
+            x = np.asarray(array[start : start + CHUNK_ROWS], dtype=np.float32)
+            if not np.isfinite(x).all():
+                report.skip(f.path, f"contains NaN or infinite values (clips from {start})")
+                words = []
+                break
+            w = codebook.assign(x)
+            words.append(w)
+            dists.append(((x - leaf[w]) ** 2).sum(1, dtype=np.float32))
+            bar.update(len(x))
+        if words:
+            parts.append((index, np.concatenate(words), np.concatenate(dists)))
+    bar.close()
+    if not parts:
+        none = np.zeros(0, dtype=np.int32)
+        return Assignments(none, none, none.astype(np.int64), none.astype(np.float32), ids)
+    return Assignments(
+        video=np.concatenate([np.full(len(p[1]), p[0], dtype=np.int32) for p in parts]),
+        clip=np.concatenate([np.arange(len(p[1]), dtype=np.int32) for p in parts]),
+        word=np.concatenate([p[1] for p in parts]),
+        distance=np.concatenate([p[2] for p in parts]),
+        ids=ids,
+    )
+
+
+def usage_summary(words: np.ndarray, n_words: int) -> dict[str, Any]:
+    """Clips per word, plus how evenly the words are used (entropy in bits, perplexity)."""
+    counts = np.bincount(words, minlength=n_words)
+    total = int(counts.sum())
+    p = counts[counts > 0] / max(total, 1)
+    entropy = float(-(p * np.log2(p)).sum()) if total else 0.0
+    top = np.argsort(-counts, kind="stable")[: min(20, n_words)]
+    return {
+        "n_clips": total,
+        "n_words": n_words,
+        "used_words": int((counts > 0).sum()),
+        "entropy_bits": round(entropy, 4),
+        "perplexity": round(2.0**entropy, 2),
+        "max_entropy_bits": round(math.log2(n_words), 4),
+        "top_words": [[int(w), int(counts[w])] for w in top if counts[w] > 0],
+        "counts": counts.tolist(),
+    }
+
+
+def write_assignments(path: Path, a: Assignments) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ids = np.asarray(a.ids, dtype=object)
+    table = pa.table(
+        {
+            "video_id": pa.array(ids[a.video] if len(a.video) else [], type=pa.string()),
+            "clip": pa.array(a.clip, type=pa.int32()),
+            "word": pa.array(a.word.astype(np.int32), type=pa.int32()),
+        }
+    )
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def video_sources(segments_dir: Path | None) -> dict[str, VideoSource]:
+    """Video file of each id, from the segments manifest (for exemplar frames)."""
+    if segments_dir is None:
+        return {}
+    path = Path(segments_dir) / "manifest.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no segments manifest (needed for exemplar frames)")
+    sources = {}
+    for entry in read_json(path).get("videos", []):
+        if "id" in entry and entry.get("video"):
+            video = Path(entry["video"])
+            if not video.is_absolute() and not video.exists():
+                video = Path(segments_dir) / video  # a path relative to the segments folder
+            sources[str(entry["id"])] = VideoSource(str(entry["id"]), video)
+    return sources
+
+
+def _fingerprint(features_dir: Path) -> str:
+    return hashlib.sha1((features_dir / "manifest.json").read_bytes()).hexdigest()
+
+
+def _already_done(out_dir: Path, features_dir: Path, config: CodebookConfig) -> dict | None:
+    """The previous meta.json if ``out_dir`` holds a complete codebook for these inputs."""
+    meta_path = out_dir / META_FILE
+    needed = [CENTROIDS_FILE, TREE_FILE, USAGE_FILE, ASSIGNMENTS_FILE]
+    if not meta_path.exists() or not all((out_dir / f).exists() for f in needed):
+        return None
+    try:
+        meta = read_json(meta_path)
+    except ValueError:
+        return None
+    same = (
+        meta.get("config") == to_dict(config)
+        and meta.get("features") == str(features_dir.resolve())
+        and meta.get("features_manifest_sha1") == _fingerprint(features_dir)
+    )
+    return meta if same else None
+
+
+def run_codebook(
+    features_dir: str | Path,
+    out_dir: str | Path,
+    config: CodebookConfig,
+    segments_dir: str | Path | None = None,
+    force: bool = False,
+) -> StageReport:
+    """Fit the visual-word codebook on ``features_dir`` and write it to ``out_dir``."""
+    features_dir, out_dir = Path(features_dir), Path(out_dir)
+    report = StageReport("codebook")
+    manifest = read_features_manifest(features_dir)
+    if not force and (previous := _already_done(out_dir, features_dir, config)) is not None:
+        _log(f"{out_dir} already holds a complete codebook for these features; nothing to do")
+        # the same inputs were skipped last time: keep the exit status honest
+        report.skipped.extend(Skip(**item) for item in previous.get("skipped", []))
+        return report
+    dim = int(manifest["dim"])
+    n_words = config.k**config.depth
+
+    files = check_feature_files(features_dir, manifest, report)
+    if not files:
+        raise ValueError(f"{features_dir}: no usable feature files (see the skipped list above)")
+    sample, files = sample_features(files, config.sample_size, config.seed, dim, report)
+    if len(sample) == 0:
+        raise ValueError(f"{features_dir}: no usable clips to fit a codebook on")
+    total_clips = sum(f.n_clips for f in files)
+    if total_clips < n_words:
+        message = (
+            f"only {total_clips} clips for {n_words} words (k={config.k}, depth={config.depth}): "
+            "most words will be unused; consider a smaller k or depth"
+        )
+        warnings.warn(message, stacklevel=2)
+        _log(message)
+
+    _log(f"fitting k={config.k} depth={config.depth} ({n_words} words) on {len(sample)} clips")
+    codebook = Codebook.fit(sample, config.k, config.depth, config.seed, config.niter)
+    sample_size = len(sample)
+    del sample
+
+    started = time.perf_counter()
+    assignments = assign_all(codebook, files, report)
+    assign_seconds = time.perf_counter() - started
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / META_FILE).unlink(missing_ok=True)  # the folder is incomplete until meta.json
+    write_assignments(out_dir / ASSIGNMENTS_FILE, assignments)
+    usage = usage_summary(assignments.word, codebook.n_words)
+    write_json(out_dir / USAGE_FILE, usage)
+
+    if segments_dir is None and manifest.get("segments"):
+        segments_dir = manifest["segments"]  # features stage may record where its segments are
+    sources = video_sources(Path(segments_dir) if segments_dir else None)
+    if config.exemplars > 0 and sources:
+        write_exemplars(
+            out_dir / "exemplars",
+            assignments,
+            sources,
+            fps=float(manifest["fps"]),
+            clip_frames=int(manifest["clip_frames"]),
+            per_word=config.exemplars,
+            report=report,
+        )
+    elif config.exemplars > 0:
+        _log("no segments folder given: exemplar thumbnails need the video files, skipping them")
+
+    codebook.meta.update(
+        backbone=manifest.get("backbone"),
+        weights=manifest.get("weights"),
+        fps=manifest["fps"],
+        clip_frames=manifest["clip_frames"],
+        size=manifest.get("size"),
+        sample_size=sample_size,
+        features=str(features_dir.resolve()),
+        features_manifest_sha1=_fingerprint(features_dir),
+        segments=str(Path(segments_dir).resolve()) if segments_dir else None,
+        n_videos=len({int(v) for v in np.unique(assignments.video)}),
+        n_clips=int(len(assignments.word)),
+        used_words=usage["used_words"],
+        perplexity=usage["perplexity"],
+        assign_seconds=round(assign_seconds, 3),
+        config=to_dict(config),
+        skipped=report.to_list(),
+    )
+    codebook.save(out_dir)  # centroids.npy, tree.npz, then meta.json last
+    print(report.summary(codebook.meta["n_videos"]).replace("manifest", "meta"), file=sys.stderr)
+    _log(f"{usage['used_words']}/{codebook.n_words} words used, perplexity {usage['perplexity']}")
+    return report
