@@ -1,0 +1,117 @@
+"""Tiny real media made with PyAV for the ingest tests (encoded into tmp_path, never committed).
+
+Frames are uniform grey levels ``level(i)`` so a decoded frame tells which source frame it was;
+lossless FFV1 keeps the levels exact, H.264 / MPEG-4 are used where the codec is the point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+STEP = 20  # grey-level step between consecutive source frames
+
+
+def level(i: int) -> int:
+    return (i * STEP) % 256
+
+
+def frame_index(rgb: np.ndarray) -> int:
+    """Which source frame (by grey level) a decoded frame shows."""
+    return int(round(float(rgb.mean()) / STEP))
+
+
+def grey_frames(n: int, width: int = 32, height: int = 24) -> list[np.ndarray]:
+    return [np.full((height, width, 3), level(i), np.uint8) for i in range(n)]
+
+
+def quadrant_frame(width: int = 64, height: int = 48) -> np.ndarray:
+    """Black with a red top-left quadrant: shows which way a frame was rotated."""
+    rgb = np.zeros((height, width, 3), np.uint8)
+    rgb[: height // 2, : width // 2, 0] = 255
+    return rgb
+
+
+def write_video(
+    path: Path,
+    frames: Sequence[np.ndarray],
+    fps: float = 10,
+    codec: str = "ffv1",
+    times: Sequence[float] | None = None,
+    rotation: int | None = None,
+    metadata: dict[str, str] | None = None,
+    extra_stream: Sequence[np.ndarray] | None = None,
+    audio_seconds: float = 0.0,
+) -> Path:
+    """Encode ``frames`` (RGB uint8) into ``path``. ``times``: presentation time of each frame
+    (variable frame rate); ``rotation``: display-matrix rotation, counter-clockwise degrees;
+    ``extra_stream``: frames of a second video stream; ``audio_seconds``: a silent track."""
+    rate = Fraction(fps).limit_denominator(1000)
+    with av.open(str(path), "w") as container:
+        streams = []
+        for stack in [frames] + ([extra_stream] if extra_stream is not None else []):
+            stream = container.add_stream(codec, rate=rate)
+            stream.height, stream.width = stack[0].shape[:2]
+            stream.pix_fmt = "yuv420p"
+            if times is not None:
+                stream.time_base = stream.codec_context.time_base = Fraction(1, 1000)
+            if rotation is not None:
+                stream.set_display_rotation(rotation)
+            if metadata:
+                stream.metadata.update(metadata)
+            streams.append((stream, stack))
+        audio = None
+        if audio_seconds:
+            audio = container.add_stream("flac" if path.suffix == ".mkv" else "aac", rate=16000)
+            audio.layout = "mono"
+        for stream, stack in streams:
+            for i, rgb in enumerate(stack):
+                frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+                if times is not None:
+                    frame.pts, frame.time_base = round(times[i] * 1000), Fraction(1, 1000)
+                container.mux(stream.encode(frame))
+            container.mux(stream.encode())
+        if audio is not None:
+            samples = int(audio_seconds * 16000)
+            for start in range(0, samples, 1600):
+                chunk = np.zeros((1, min(1600, samples - start)), np.float32)
+                frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
+                frame.sample_rate, frame.pts = 16000, start
+                container.mux(audio.encode(frame))
+            container.mux(audio.encode())
+    return path
+
+
+def write_audio_only(path: Path, seconds: float = 1.0) -> Path:
+    with av.open(str(path), "w") as container:
+        audio = container.add_stream("flac", rate=16000)
+        audio.layout = "mono"
+        tone = np.sin(np.arange(int(seconds * 16000)) / 16000 * 2 * np.pi * 440)
+        frame = av.AudioFrame.from_ndarray(tone[None].astype(np.float32), format="fltp",
+                                           layout="mono")
+        frame.sample_rate, frame.pts = 16000, 0
+        container.mux(audio.encode(frame))
+        container.mux(audio.encode())
+    return path
+
+
+def write_with_cover(path: Path, frames: Sequence[np.ndarray], fps: float = 10) -> Path:
+    """An MP4 whose video comes with a larger cover-art picture (an attached_pic stream)."""
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("mpeg4", rate=fps)
+        video.height, video.width = frames[0].shape[:2]
+        video.pix_fmt = "yuv420p"
+        cover = container.add_stream("mjpeg", rate=1)
+        cover.width = cover.height = 256
+        cover.pix_fmt = "yuvj420p"
+        cover.disposition = av.stream.Disposition.attached_pic
+        art = av.VideoFrame.from_ndarray(np.zeros((256, 256, 3), np.uint8), format="rgb24")
+        container.mux(cover.encode(art) + cover.encode())
+        for rgb in frames:
+            container.mux(video.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+        container.mux(video.encode())
+    return path
