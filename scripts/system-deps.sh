@@ -1,4 +1,16 @@
 #!/bin/sh
+# A Java runtime runs pycocoevalcap's PTB tokenizer and METEOR (caption metrics); without it
+# videobert.metrics.captioning raises JavaNotFoundError naming what to install.
+if ! command -v java >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get install -y -q default-jre-headless >/dev/null 2>&1 || \
+     (apt-get update -q >/dev/null 2>&1 && \
+      apt-get install -y -q default-jre-headless >/dev/null 2>&1)) \
+     || echo "note: could not install a Java runtime; caption metrics (METEOR etc.) need one"
+  else
+    echo "note: java not found; install a Java runtime for caption metrics (METEOR etc.)"
+  fi
+fi
 # System packages the project uses when present: espeak-ng speaks the built-in dataset's
 # narration into its audio track (so the speech path is exercised). Installed when we are root
 # and apt is available; otherwise the dataset is written without speech, and says so.
