@@ -51,12 +51,13 @@ def timed_words(cues: Sequence[Cue]) -> list[Word]:
         else:
             tokens = cue.text.split()
             total = sum(len(t) + 1 for t in tokens) or 1
-            span, t = cue.end - cue.start, cue.start
+            span, done = cue.end - cue.start, 0
             pieces = []
-            for token in tokens:
-                step = span * (len(token) + 1) / total
-                pieces.append(Word(t, t + step, token))
-                t += step
+            for k, token in enumerate(tokens):
+                t0 = cue.start + span * done / total
+                done += len(token) + 1
+                t1 = cue.end if k == len(tokens) - 1 else cue.start + span * done / total
+                pieces.append(Word(t0, t1, token))
         for w in pieces:
             floor = words[-1].start if words else 0.0
             start = max(w.start, floor)

@@ -110,39 +110,53 @@ class _Block:
 
 
 def _blocks(text: str, path: Path) -> list[_Block]:
-    """Split SRT/VTT text into timed blocks; report blocks whose times are unusable."""
+    """Split SRT/VTT text into timed blocks; report blocks whose times are unusable.
+
+    Line by line rather than on blank lines: YouTube puts whitespace-only lines inside cues,
+    and sloppy SRT files leave out the blank line or the cue number. A timing line opens a
+    cue, the line just before it (a cue number or WebVTT id) is not text, and an empty line
+    closes the cue (so NOTE/STYLE blocks and headers are never text).
+    """
     blocks: list[_Block] = []
-    raw_blocks = re.split(r"\n\s*\n", text.replace("\r\n", "\n").replace("\r", "\n"))
+    current: _Block | None = None
     number = 0
-    for raw in raw_blocks:
-        lines = [line.rstrip() for line in raw.split("\n")]
-        while lines and not lines[0].strip():
-            lines.pop(0)
-        arrow_at = next((i for i, line in enumerate(lines) if "-->" in line), None)
-        if arrow_at is None:
-            continue  # header (WEBVTT, Kind:), NOTE/STYLE block, or stray text
-        if lines[0].strip().upper().startswith(("NOTE", "STYLE", "REGION")):
-            continue
-        number += 1
-        match = _ARROW.match(lines[arrow_at])
-        where = f"{path.name} cue {number}"
-        if not match:
-            _warn(f"{where}: unreadable timestamps {lines[arrow_at].strip()!r}; cue dropped")
-            continue
-        try:
-            start, end = parse_time(match.group(1)), parse_time(match.group(2))
-        except ValueError as exc:
-            _warn(f"{where}: {exc}; cue dropped")
-            continue
-        if end < start:
-            _warn(f"{where}: ends before it starts ({start:.3f}s > {end:.3f}s); cue dropped")
-            continue
-        blocks.append(_Block(number, start, end, lines[arrow_at + 1 :]))
+    previous = ""
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if "-->" in line:
+            if current is not None and previous.strip() and current.lines \
+                    and current.lines[-1] == previous:
+                current.lines.pop()  # the id / number of this new cue
+            number += 1
+            current = _timed_block(line, number, path)
+            if current is not None:
+                blocks.append(current)
+        elif line == "":
+            current = None
+        elif current is not None:
+            current.lines.append(line)
+        previous = line
     return blocks
 
 
+def _timed_block(line: str, number: int, path: Path) -> _Block | None:
+    where = f"{path.name} cue {number}"
+    match = _ARROW.match(line)
+    if not match:
+        _warn(f"{where}: unreadable timestamps {line.strip()!r}; cue dropped")
+        return None
+    try:
+        start, end = parse_time(match.group(1)), parse_time(match.group(2))
+    except ValueError as exc:
+        _warn(f"{where}: {exc}; cue dropped")
+        return None
+    if end < start:
+        _warn(f"{where}: ends before it starts ({start:.3f}s > {end:.3f}s); cue dropped")
+        return None
+    return _Block(number, start, end, [])
+
+
 def _warn(message: str) -> None:
-    warnings.warn(message, TranscriptWarning, stacklevel=3)
+    warnings.warn(message, TranscriptWarning, stacklevel=4)
 
 
 def _clean(line: str) -> str:
