@@ -61,9 +61,10 @@ def test_words_are_single_wordpieces():
 def test_layout_and_manifest(dataset: Path, gt: dict):
     assert (dataset / "verbs.txt").read_text().split() == list(VERBS)
     assert (dataset / "nouns.txt").read_text().split() == list(NOUNS)
-    assert "held out" in (dataset / "README.md").read_text() or "held_out" in (
-        dataset / "README.md"
-    ).read_text()
+    assert (
+        "held out" in (dataset / "README.md").read_text()
+        or "held_out" in (dataset / "README.md").read_text()
+    )
     rows = [json.loads(line) for line in (dataset / "manifest.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == sorted(gt["videos"])
     suffixes = set()
@@ -98,7 +99,7 @@ def test_ground_truth_consistent(gt: dict):
     for v in gt["videos"].values():
         steps = v["steps"]
         assert 3 <= len(steps) <= 5
-        assert 0 < steps[0]["start"] and steps[-1]["end"] < v["duration"]
+        assert steps[0]["start"] > 0 and steps[-1]["end"] < v["duration"]
         for a, b in itertools.pairwise(steps):
             assert a["end"] <= b["start"]
         for s in steps:
@@ -177,8 +178,10 @@ def test_verbs_differ_over_time_not_in_the_first_frame():
     for verb in VERBS:
         ts = np.arange(0, period, 1 / 25)
         clips[verb] = np.stack(
-            [scene.frame(0, sprite, pose(verb, t, period, scene.reach, scene.sprite_side))
-             for t in ts]
+            [
+                scene.frame(0, sprite, pose(verb, t, period, scene.reach, scene.sprite_side))
+                for t in ts
+            ]
         ).astype(np.float32)
     for a, b in itertools.combinations(VERBS, 2):
         first = np.abs(clips[a][0] - clips[b][0]).mean()
