@@ -358,3 +358,16 @@ def test_scorer_close_ends_the_meteor_process(scorer):
     scorer.close()
     assert proc.poll() is not None and scorer._meteor is None
     scorer.close()  # idempotent
+
+
+@requires_java
+def test_a_dead_meteor_process_is_a_clear_error_and_cleaned_up():
+    scorer = CaptionScorer()
+    scorer._start_meteor()  # no wait for the JVM: it is killed straight away
+    meteor = scorer._meteor
+    meteor.meteor_p.kill()
+    meteor.meteor_p.wait()
+    with pytest.raises(RuntimeError, match="METEOR"):
+        scorer.evaluate({"a": ["a red apple"]}, {"a": "a red apple"})
+    assert scorer._meteor is None and not meteor.lock.locked()
+    assert meteor.meteor_p.stdout.closed
