@@ -316,11 +316,16 @@ def run_ingest(
         same_input = old and old["video"] == str(item.video) and old["subtitle"] == (
             str(item.subtitle) if item.subtitle else None)
         if same_input:
+            for problem in old.get("problems", []):  # still true of the input: report again
+                report.skip(problem["file"], problem["reason"])
             entries.append(old)
             reused += 1
             continue
+        before = len(report.skipped)
         entry = ingest_video(item, out, config, report, asr)
         if entry is not None:
+            # problems of a kept video (bad subtitle cues) travel with its entry for re-runs
+            entry["problems"] = report.to_list()[before:]
             entries.append(entry)
 
     manifest = {
