@@ -1,0 +1,275 @@
+"""The ``corpus`` stage: segments + codebook + tokenizer -> Parquet shards (docs/formats.md).
+
+Each sentence becomes one example: its WordPiece ids and the visual words of the clips it spans
+(``first_clip..last_clip``, clamped to the clips the video has). ``videos.parquet`` keeps every
+clip's word of every video, for video-only examples and alignment negatives. The visual-word
+count in the vocabulary layout is read from the codebook, never typed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from videobert.config import CorpusConfig, to_dict
+from videobert.io import Skip, StageReport, atomic_path, read_json, write_json
+from videobert.sequences.tokenizer import (
+    BUNDLED_NAME,
+    encode_texts,
+    load_tokenizer,
+    tokenizer_source,
+)
+from videobert.vocab import VocabLayout
+
+SHARD_SCHEMA = pa.schema(
+    [
+        ("video_id", pa.string()),
+        ("start", pa.float64()),
+        ("end", pa.float64()),
+        ("text", pa.string()),
+        ("text_ids", pa.list_(pa.int32())),
+        ("visual_ids", pa.list_(pa.int32())),
+        ("first_clip", pa.int32()),
+        ("last_clip", pa.int32()),
+    ]
+)
+VIDEOS_SCHEMA = pa.schema([("video_id", pa.string()), ("visual_ids", pa.list_(pa.int32()))])
+SEGMENT_COLUMNS = ("video_id", "start", "end", "text", "first_clip", "last_clip")
+TOKENIZER_DIR = "tokenizer"  # a copy of the tokenizer, so the corpus is self-contained
+
+
+def _log(message: str) -> None:
+    print(f"[corpus] {message}", file=sys.stderr, flush=True)
+
+
+def codebook_words(codebook_dir: Path) -> tuple[int, dict[str, np.ndarray]]:
+    """``n_words`` (from ``centroids.npy``) and each video's word per clip, in clip order."""
+    centroids_path = codebook_dir / "centroids.npy"
+    assignments_path = codebook_dir / "assignments.parquet"
+    meta_path = codebook_dir / "meta.json"
+    for path in (meta_path, centroids_path, assignments_path):
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: missing (is {codebook_dir} a complete codebook?)")
+    n_words = int(np.load(centroids_path, mmap_mode="r").shape[0])
+    meta_words = read_json(meta_path).get("n_words")
+    if meta_words is not None and int(meta_words) != n_words:
+        raise ValueError(f"{codebook_dir}: meta.json says {meta_words} words, centroids {n_words}")
+    table = pq.read_table(assignments_path, columns=["video_id", "clip", "word"])
+    ids = np.asarray(table.column("video_id").to_pylist(), dtype=object)
+    clips = table.column("clip").to_numpy().astype(np.int64)
+    words = table.column("word").to_numpy().astype(np.int64)
+    if len(words) and (words.min() < 0 or words.max() >= n_words):
+        raise ValueError(f"{assignments_path}: words outside [0, {n_words})")
+    per_video: dict[str, np.ndarray] = {}
+    order = np.lexsort((clips, ids.astype(str))) if len(ids) else np.zeros(0, np.int64)
+    ids, clips, words = ids[order], clips[order], words[order]
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else []
+    bounds = list(starts) + [len(ids)]
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        if not np.array_equal(clips[lo:hi], np.arange(hi - lo)):
+            raise ValueError(f"{assignments_path}: video {ids[lo]} has missing or repeated clips")
+        per_video[str(ids[lo])] = words[lo:hi]
+    return n_words, per_video
+
+
+def _sha1(path: Path) -> str:
+    return hashlib.sha1(path.read_bytes()).hexdigest() if path.exists() else ""
+
+
+def _fingerprint(segments_dir: Path, codebook_dir: Path, config: CorpusConfig) -> dict[str, Any]:
+    return {
+        "config": to_dict(config),
+        "segments": str(segments_dir.resolve()),
+        "segments_manifest_sha1": _sha1(segments_dir / "manifest.json"),
+        "codebook": str(codebook_dir.resolve()),
+        "codebook_meta_sha1": _sha1(codebook_dir / "meta.json"),
+    }
+
+
+def _already_done(out_dir: Path, fingerprint: dict[str, Any]) -> dict | None:
+    meta_path = out_dir / "meta.json"
+    if not meta_path.exists():
+        return None
+    try:
+        meta = read_json(meta_path)
+    except ValueError:
+        return None
+    if any(meta.get(key) != value for key, value in fingerprint.items()):
+        return None
+    files = [out_dir / name for name in meta.get("shards", [])] + [out_dir / "videos.parquet"]
+    return meta if all(f.exists() for f in files) else None
+
+
+def read_segment_table(path: Path) -> dict[str, list]:
+    """Columns of one ``segments/<id>.parquet``; a clear error when it is not one."""
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise ValueError(f"not a readable Parquet file ({exc})") from exc
+    missing = [c for c in SEGMENT_COLUMNS if c not in table.column_names]
+    if missing:
+        raise ValueError(f"missing columns {missing}")
+    return {c: table.column(c).to_pylist() for c in SEGMENT_COLUMNS}
+
+
+class ShardWriter:
+    """Buffers example rows and writes ``shard-NNNNN.parquet`` every ``shard_size`` rows."""
+
+    def __init__(self, out_dir: Path, shard_size: int) -> None:
+        self.out_dir, self.shard_size = out_dir, max(1, shard_size)
+        self.rows: dict[str, list] = {name: [] for name in SHARD_SCHEMA.names}
+        self.names: list[str] = []
+        self.n_rows = 0
+
+    def add(self, **row: Any) -> None:
+        for name in SHARD_SCHEMA.names:
+            self.rows[name].append(row[name])
+        if len(self.rows["video_id"]) >= self.shard_size:
+            self.flush()
+
+    def flush(self) -> None:
+        n = len(self.rows["video_id"])
+        if n == 0:
+            return
+        name = f"shard-{len(self.names):05d}.parquet"
+        table = pa.table(self.rows, schema=SHARD_SCHEMA)
+        with atomic_path(self.out_dir / name) as tmp:
+            pq.write_table(table, tmp)
+        self.names.append(name)
+        self.n_rows += n
+        self.rows = {name: [] for name in SHARD_SCHEMA.names}
+
+
+def run_corpus(
+    segments_dir: str | Path,
+    codebook_dir: str | Path,
+    out_dir: str | Path,
+    config: CorpusConfig,
+    force: bool = False,
+) -> StageReport:
+    """Write the corpus folder for ``segments_dir`` and ``codebook_dir`` into ``out_dir``."""
+    from tqdm.auto import tqdm
+
+    segments_dir, codebook_dir, out_dir = Path(segments_dir), Path(codebook_dir), Path(out_dir)
+    report = StageReport("corpus")
+    manifest_path = segments_dir / "manifest.json"
+    if not manifest_path.exists():
+        raise FileNotFoundError(f"{manifest_path}: no segments manifest (is ingest finished?)")
+    fingerprint = _fingerprint(segments_dir, codebook_dir, config)
+    if not force and (previous := _already_done(out_dir, fingerprint)) is not None:
+        _log(f"{out_dir} already holds a complete corpus for these inputs; nothing to do")
+        report.skipped.extend(Skip(**item) for item in previous.get("skipped", []))
+        return report
+
+    n_words, words_of = codebook_words(codebook_dir)
+    tokenizer = load_tokenizer(config.tokenizer)
+    layout = VocabLayout.from_tokenizer(tokenizer, n_words)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "meta.json").unlink(missing_ok=True)  # incomplete until meta.json is back
+    for stale in out_dir.glob("shard-*.parquet"):
+        stale.unlink()
+
+    notes: list[dict[str, str]] = []
+    writer = ShardWriter(out_dir, config.shard_size)
+    n_text_tokens = n_visual_tokens = 0
+    with_examples: set[str] = set()
+    entries = read_json(manifest_path).get("videos", [])
+    for entry in tqdm(entries, desc="tokenising segments", unit="video"):
+        video_id = str(entry["id"])
+        path = segments_dir / f"{video_id}.parquet"
+        if not path.exists():
+            report.skip(path, "listed in the segments manifest but missing")
+            continue
+        try:
+            columns = read_segment_table(path)
+        except ValueError as exc:
+            report.skip(path, str(exc))
+            continue
+        if not columns["text"]:
+            continue  # a video without speech: it still gives video-only examples
+        words = words_of.get(video_id)
+        if words is None:
+            report.skip(path, "the codebook has no visual words for this video (no features?)")
+            continue
+        text_ids = encode_texts(tokenizer, [t or "" for t in columns["text"]])
+        no_clips, no_text = [], []
+        rows = sorted(range(len(text_ids)), key=lambda i: (columns["start"][i], i))
+        for i in rows:
+            first, last = columns["first_clip"][i], columns["last_clip"][i]
+            if first is None or last is None:
+                no_clips.append(i)
+                continue
+            first, last = max(int(first), 0), min(int(last), len(words) - 1)
+            if first > last:
+                no_clips.append(i)
+                continue
+            if not text_ids[i]:
+                no_text.append(i)
+                continue
+            visual = words[first : last + 1]
+            writer.add(
+                video_id=video_id,
+                start=float(columns["start"][i]),
+                end=float(columns["end"][i]),
+                text=columns["text"][i],
+                text_ids=text_ids[i],
+                visual_ids=visual.tolist(),
+                first_clip=first,
+                last_clip=last,
+            )
+            with_examples.add(video_id)
+            n_text_tokens += len(text_ids[i])
+            n_visual_tokens += len(visual)
+        for dropped, why in ((no_clips, "no clips of the video"), (no_text, "no text tokens")):
+            if dropped:
+                note = {"file": str(path), "reason": f"{len(dropped)} segment(s) with {why}: "
+                        f"rows {dropped[:10]}{' ...' if len(dropped) > 10 else ''}"}
+                notes.append(note)
+                _log(f"note: {note['file']}: {note['reason']}")
+    writer.flush()
+
+    video_ids = sorted(words_of)
+    videos = pa.table(
+        {"video_id": video_ids, "visual_ids": [words_of[v].tolist() for v in video_ids]},
+        schema=VIDEOS_SCHEMA,
+    )
+    with atomic_path(out_dir / "videos.parquet") as tmp:
+        pq.write_table(videos, tmp)
+    tokenizer.save_pretrained(str(out_dir / TOKENIZER_DIR))
+
+    meta = {
+        "tokenizer": {
+            "name": config.tokenizer or BUNDLED_NAME,
+            "path": tokenizer_source(config.tokenizer),
+            "class": type(tokenizer).__name__,
+        },
+        "tokenizer_dir": TOKENIZER_DIR,
+        "layout": layout.to_dict(),
+        "vocab_size": layout.size,
+        **fingerprint,
+        "shards": writer.names,
+        "counts": {
+            "examples": writer.n_rows,
+            "videos": len(video_ids),
+            "videos_with_examples": len(with_examples),
+            "text_tokens": n_text_tokens,
+            "visual_tokens": n_visual_tokens,
+            "clips": int(sum(len(w) for w in words_of.values())),
+            "segments_dropped": sum(int(n["reason"].split()[0]) for n in notes),
+        },
+        "notes": notes,
+        "skipped": report.to_list(),
+    }
+    write_json(out_dir / "meta.json", meta)
+    print(report.summary(len(entries)).replace("manifest", "meta"), file=sys.stderr, flush=True)
+    _log(f"{writer.n_rows} examples in {len(writer.names)} shard(s); vocabulary {layout.size} "
+         f"= {layout.n_text} WordPiece + [>] + {layout.n_visual} visual words")
+    return report
+
