@@ -1,0 +1,74 @@
+"""Speech recognition with the bundled faster-whisper tiny.en (offline): real speech gives
+timed English words; music, shouting and silence give no text at all."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from conftest import sample
+from ingest_media import grey_frames, write_video
+from videobert.config import IngestConfig
+from videobert.ingest.sentences import split_sentences
+from videobert.ingest.stage import read_segments, run_ingest
+from videobert.io import read_json
+
+pytest.importorskip("faster_whisper", reason="needs the [asr] extra: faster-whisper")
+
+
+@pytest.fixture(scope="module")
+def transcribe():
+    from videobert.ingest.asr import transcribe
+    from videobert.resources import ResourceMissing, whisper_tiny_en_dir
+
+    try:
+        whisper_tiny_en_dir()
+    except ResourceMissing as exc:
+        pytest.skip(str(exc))
+    return transcribe
+
+
+def test_real_speech_gives_timed_english_words(transcribe):
+    path = sample("mmaction2_test_speech.avi")  # 6.6 s: make-up tutorial, eyebrow strokes
+    cues = transcribe(path)
+    text = " ".join(c.text for c in cues).lower()
+    # tiny.en hears "I started the outer corner, I swirl, and I move in ..."
+    assert sum(w in text for w in ("outer", "corner", "swirl", "move", "keep")) >= 3, text
+    words = [w for c in cues for w in c.words]
+    assert len(words) >= 10
+    assert all(0.0 <= w.start <= w.end <= 6.7 for w in words)
+    assert all(a.start <= b.start for a, b in zip(words, words[1:], strict=False))
+    sentences = split_sentences(cues)
+    assert len(sentences) >= 2 and sentences[0].text.endswith(".")
+
+
+def test_music_only_gives_no_text(transcribe):
+    assert transcribe(sample("big_buck_bunny_0_30.webm")) == []
+
+
+def test_shouting_without_words_gives_no_text(transcribe):
+    assert transcribe(sample("activitynet_v_GGSY1Qvo990.mp4")) == []
+
+
+def test_no_audio_track_gives_no_text(transcribe, tmp_path):
+    assert transcribe(sample("mmaction2_demo.mp4")) == []
+    silent = write_video(tmp_path / "silent.mkv", grey_frames(20), fps=10, audio_seconds=2.0)
+    assert transcribe(silent) == []  # an all-zero audio track
+
+
+def test_stage_falls_back_to_speech(transcribe, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(sample("mmaction2_test_speech.avi"), src / "speech.avi")
+    write_video(src / "quiet.mkv", grey_frames(20), fps=10, audio_seconds=2.0)
+    out = tmp_path / "out"
+    report = run_ingest(src, out, IngestConfig(), progress=False)
+    assert report.exit_code() == 0
+    entries = {e["id"]: e for e in read_json(out / "manifest.json")["videos"]}
+    assert entries["speech"]["transcript_source"] == "asr"
+    segments = read_segments(out / "speech.parquet")
+    assert segments and segments[0].first_clip == 0
+    assert segments[-1].last_clip == entries["speech"]["n_clips"] - 1  # speech to the end
+    assert entries["quiet"]["transcript_source"] == "none"
+    assert entries["quiet"]["notes"] == ["no subtitles and no speech found"]
