@@ -16,6 +16,7 @@ from videobert.metrics import (
     JavaNotFoundError,
     caption_metrics,
     captioning,
+    chance_mean_rank,
     chance_median_rank,
     chance_recall_at_k,
     confusion_matrix,
@@ -220,7 +221,13 @@ def test_chance_levels():
     g, k, r = 8, 3, 2
     hits = [any(i < r for i in top) for top in itertools.combinations(range(g), k)]
     assert chance_recall_at_k(g, k, n_relevant=r) == pytest.approx(np.mean(hits))
-    assert chance_median_rank(1000) == 500.5
+    assert chance_median_rank(1000) == 500.5 and chance_median_rank(7) == 4.0
+    assert chance_mean_rank(1000) == 500.5
+    # the best relevant item's rank over every ordering of a small gallery
+    for g, r in [(6, 1), (6, 2), (7, 3), (5, 5)]:
+        best = [min(p.index(i) for i in range(r)) + 1 for p in itertools.permutations(range(g))]
+        assert chance_median_rank(g, r) == np.median(best), (g, r)
+        assert chance_mean_rank(g, r) == pytest.approx(np.mean(best))
     # a random similarity matrix lands near chance (loose bound, fixed seed)
     rng = np.random.default_rng(0)
     m = retrieval_metrics(rng.normal(size=(2000, 50)), rng.integers(0, 50, size=2000))

@@ -21,6 +21,7 @@ from videobert.metrics.classification import (
 from videobert.metrics.forecasting import forecast_topk_accuracy
 from videobert.metrics.ranking import target_ranks
 from videobert.metrics.retrieval import (
+    chance_mean_rank,
     chance_median_rank,
     chance_recall_at_k,
     retrieval_metrics,
@@ -34,6 +35,7 @@ __all__ = [
     "CaptionScorer",
     "JavaNotFoundError",
     "caption_metrics",
+    "chance_mean_rank",
     "chance_median_rank",
     "chance_recall_at_k",
     "confusion_matrix",

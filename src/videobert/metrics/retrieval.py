@@ -97,18 +97,39 @@ def chance_recall_at_k(n_gallery: int, k: int, n_relevant: int = 1) -> float:
 
     ``1 - C(G - r, k) / C(G, k)``, which is ``k / G`` for one relevant item.
     """
-    if n_gallery < 1 or k < 1 or not 1 <= n_relevant <= n_gallery:
-        raise ValueError(
-            f"need n_gallery >= 1, k >= 1, 1 <= n_relevant <= n_gallery; "
-            f"got n_gallery={n_gallery}, k={k}, n_relevant={n_relevant}"
-        )
+    _check_chance(n_gallery, k, n_relevant)
     if k >= n_gallery:
         return 1.0
     return 1.0 - math.comb(n_gallery - n_relevant, k) / math.comb(n_gallery, k)
 
 
-def chance_median_rank(n_gallery: int) -> float:
-    """Median rank under a random ranking with one relevant item (uniform on 1..G): (G + 1) / 2."""
-    if n_gallery < 1:
-        raise ValueError(f"n_gallery must be >= 1, got {n_gallery}")
-    return (n_gallery + 1) / 2
+def chance_median_rank(n_gallery: int, n_relevant: int = 1) -> float:
+    """Median rank of the best relevant item under a random ranking; ``(G + 1) / 2`` for one.
+
+    The rank distribution is ``P(rank <= k) = chance_recall_at_k(G, k, r)``; when the CDF hits
+    exactly 1/2 at some k the median is ``k + 0.5`` (the ``np.median`` convention).
+    """
+    _check_chance(n_gallery, 1, n_relevant)
+    survive = 1.0  # P(rank > k): none of the top k is relevant
+    for k in range(1, n_gallery + 1):
+        survive *= max(n_gallery - n_relevant - (k - 1), 0) / (n_gallery - (k - 1))
+        cdf = 1.0 - survive
+        if math.isclose(cdf, 0.5, rel_tol=1e-12, abs_tol=1e-12):
+            return k + 0.5
+        if cdf > 0.5:
+            return float(k)
+    return float(n_gallery)  # not reached: the CDF is 1 at k = G - r + 1
+
+
+def chance_mean_rank(n_gallery: int, n_relevant: int = 1) -> float:
+    """Mean rank of the best relevant item under a random ranking: ``(G + 1) / (r + 1)``."""
+    _check_chance(n_gallery, 1, n_relevant)
+    return (n_gallery + 1) / (n_relevant + 1)
+
+
+def _check_chance(n_gallery: int, k: int, n_relevant: int) -> None:
+    if n_gallery < 1 or k < 1 or not 1 <= n_relevant <= n_gallery:
+        raise ValueError(
+            f"need n_gallery >= 1, k >= 1, 1 <= n_relevant <= n_gallery; "
+            f"got n_gallery={n_gallery}, k={k}, n_relevant={n_relevant}"
+        )
