@@ -1,0 +1,78 @@
+"""What the task verbs share: model + ground-truth arguments, loading them, writing a report."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from videobert.io import atomic_path, write_json
+from videobert.tasks.steps import GroundTruth, Step, clip_seconds, load_ground_truth, load_steps
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", type=Path, required=True,
+                        help="model folder (config.json, model.safetensors, tokenizer, codebook/)")
+    parser.add_argument("--codebook", type=Path,
+                        help="codebook folder (default: the model folder's codebook/)")
+    parser.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--out", type=Path, default=Path("report"),
+                        help="report folder (default: %(default)s)")
+
+
+def add_model_data_arguments(parser: argparse.ArgumentParser) -> None:
+    add_model_arguments(parser)
+    parser.add_argument("--ground-truth", type=Path, required=True,
+                        help="ground_truth.json (verbs, nouns, videos with split and steps)")
+
+
+@dataclasses.dataclass
+class TaskData:
+    model: Any
+    tokenizer: Any
+    codebook_dir: Path
+    ground_truth: GroundTruth | None
+    video_words: dict[str, np.ndarray]
+    steps: list[Step]
+
+    def split(self, name: str) -> list[Step]:
+        return [s for s in self.steps if s.split == name]
+
+
+def load_model(args: argparse.Namespace) -> tuple[Any, Any, Path]:
+    from videobert.tasks.inputs import load_model_folder
+
+    model, tokenizer, codebook_dir = load_model_folder(args.model, args.device)
+    return model, tokenizer, Path(args.codebook or codebook_dir)
+
+
+def load(args: argparse.Namespace) -> TaskData:
+    """Model, tokenizer, codebook, ground truth and every step's visual words."""
+    from videobert.tasks.steps import load_video_words
+
+    model, tokenizer, codebook_dir = load_model(args)
+    gt = load_ground_truth(args.ground_truth)
+    video_words = load_video_words(codebook_dir / "assignments.parquet")
+    steps, skipped = load_steps(gt, video_words, clip_seconds(codebook_dir))
+    for what, why in skipped:
+        print(f"[tasks] left out {what}: {why}")
+    if not steps:
+        raise ValueError(
+            f"no step of {args.ground_truth} has visual words in {codebook_dir}: are the video "
+            "ids of the ground truth those of the codebook's assignments?"
+        )
+    return TaskData(model, tokenizer, codebook_dir, gt, video_words, steps)
+
+
+def write_report(out: str | Path, name: str, figures: dict[str, Any], markdown: str) -> None:
+    """``out/<name>.json`` (figures) and ``out/<name>.md`` (the table), printed too."""
+    out = Path(out)
+    write_json(out / f"{name}.json", figures)
+    with atomic_path(out / f"{name}.md") as tmp:
+        tmp.write_text(markdown)
+    print(markdown)
+    print(f"wrote {out / (name + '.json')} and {out / (name + '.md')}")

@@ -1,0 +1,203 @@
+"""Model inputs for the tasks: the three sequence layouts, padding, and batched inference.
+
+Layouts (segment ids in brackets): joint ``[CLS] text [>]`` (0) ``video [SEP]`` (1); text-only
+``[CLS] text [SEP]`` (0); video-only ``[CLS] [>]`` (0) ``video [SEP]`` (1). Visual words are
+codebook indices here; they become token ids through the ``VocabLayout`` only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from videobert.vocab import VocabLayout
+
+IGNORE_INDEX = -100  # mlm_labels value of positions the model should not predict
+QUERY_LABEL = 0  # any real id: marks a position whose logits we want (the label is not used)
+
+
+@dataclasses.dataclass
+class Example:
+    """One example before padding: token ids, segment ids, and the positions we query."""
+
+    ids: list[int]
+    types: list[int]
+    slots: list[int] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Batch:
+    input_ids: torch.Tensor  # (B, T) long
+    token_type_ids: torch.Tensor  # (B, T) long
+    attention_mask: torch.Tensor  # (B, T) bool, True = real token
+    slots: torch.Tensor  # (B, T) bool, True = position whose logits we want
+
+
+def visual_tokens(layout: VocabLayout, words: Sequence[int]) -> list[int]:
+    words = np.asarray(words, dtype=np.int64)
+    if words.size and (words.min() < 0 or words.max() >= layout.n_visual):
+        raise ValueError(
+            f"visual word ids must be in [0, {layout.n_visual}); got {words.min()}..{words.max()}"
+        )
+    return [int(t) for t in layout.visual_to_token(words)]
+
+
+def joint_sequence(
+    layout: VocabLayout, text_ids: Sequence[int], video_tokens: Sequence[int]
+) -> Example:
+    """``[CLS] text [>] video [SEP]``; ``video_tokens`` are token ids (visual or ``[MASK]``)."""
+    ids = [layout.cls_id, *text_ids, layout.video_sep_id, *video_tokens, layout.sep_id]
+    n_text_part = len(text_ids) + 2
+    return Example(ids, [0] * n_text_part + [1] * (len(ids) - n_text_part))
+
+
+def text_sequence(layout: VocabLayout, text_ids: Sequence[int]) -> Example:
+    """``[CLS] text [SEP]``, all segment 0."""
+    ids = [layout.cls_id, *text_ids, layout.sep_id]
+    return Example(ids, [0] * len(ids))
+
+
+def video_sequence(layout: VocabLayout, video_tokens: Sequence[int]) -> Example:
+    """``[CLS] [>] video [SEP]``."""
+    return joint_sequence(layout, [], video_tokens)
+
+
+def pad(sequences: Sequence[Example], pad_id: int) -> Batch:
+    T = max(len(s.ids) for s in sequences)
+    B = len(sequences)
+    ids = torch.full((B, T), pad_id, dtype=torch.long)
+    types = torch.zeros((B, T), dtype=torch.long)
+    mask = torch.zeros((B, T), dtype=torch.bool)
+    slots = torch.zeros((B, T), dtype=torch.bool)
+    for b, s in enumerate(sequences):
+        n = len(s.ids)
+        ids[b, :n] = torch.tensor(s.ids)
+        types[b, :n] = torch.tensor(s.types)
+        mask[b, :n] = True
+        slots[b, s.slots] = True
+    return Batch(ids, types, mask, slots)
+
+
+def device_of(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def max_length(model: Any) -> int:
+    return int(getattr(model.config, "max_position_embeddings", 512))
+
+
+def _chunks(n: int, size: int):
+    for start in range(0, n, size):
+        yield slice(start, min(n, start + size))
+
+
+@torch.no_grad()
+def slot_logits(
+    model: Any, sequences: Sequence[Example], batch_size: int = 64
+) -> torch.Tensor:
+    """Logits over the whole vocabulary at every example's slots: (E, S, V), float32 on CPU.
+
+    Every example must have the same number of slots S; slots are returned left to right. The
+    model is asked only for those positions (``mlm_labels`` set there, -100 elsewhere).
+    """
+    counts = {len(s.slots) for s in sequences}
+    if len(counts) != 1:
+        raise ValueError(f"every example needs the same number of slots, got {sorted(counts)}")
+    S = counts.pop()
+    device = device_of(model)
+    out = []
+    for part in _chunks(len(sequences), batch_size):
+        batch = pad(sequences[part], model.layout.pad_id)
+        labels = torch.where(batch.slots, QUERY_LABEL, IGNORE_INDEX)
+        result = model(
+            input_ids=batch.input_ids.to(device),
+            token_type_ids=batch.token_type_ids.to(device),
+            attention_mask=batch.attention_mask.to(device),
+            mlm_labels=labels.to(device),
+        )
+        # Put the N gathered rows back in (batch, position) order whatever order they came in.
+        pos = result.mlm_positions.cpu()
+        order = torch.argsort(pos[:, 0] * batch.input_ids.shape[1] + pos[:, 1])
+        logits = result.mlm_logits.float().cpu()[order]  # (N, V), N = B * S
+        out.append(logits.view(batch.input_ids.shape[0], S, -1))
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def alignment_scores(
+    model: Any, sequences: Sequence[Example], batch_size: int = 64
+) -> np.ndarray:
+    """The alignment head's logit for each joint sequence: (E,)."""
+    device = device_of(model)
+    out = []
+    for part in _chunks(len(sequences), batch_size):
+        batch = pad(sequences[part], model.layout.pad_id)
+        result = model(
+            input_ids=batch.input_ids.to(device),
+            token_type_ids=batch.token_type_ids.to(device),
+            attention_mask=batch.attention_mask.to(device),
+        )
+        out.append(result.alignment_logits.float().cpu().numpy())
+    return np.concatenate(out)
+
+
+@torch.no_grad()
+def pooled_states(
+    model: Any, sequences: Sequence[Example], batch_size: int = 64
+) -> np.ndarray:
+    """Mean of the last hidden states over each example's content tokens: (E, D).
+
+    Content = text and visual tokens; ``[CLS]``, ``[SEP]``, ``[>]`` and padding are left out so
+    text-only and video-only embeddings are averages of what they describe.
+    """
+    layout = model.layout
+    device = device_of(model)
+    out = []
+    for part in _chunks(len(sequences), batch_size):
+        batch = pad(sequences[part], layout.pad_id)
+        result = model(
+            input_ids=batch.input_ids.to(device),
+            token_type_ids=batch.token_type_ids.to(device),
+            attention_mask=batch.attention_mask.to(device),
+        )
+        ids = batch.input_ids
+        special = torch.zeros_like(ids, dtype=torch.bool)
+        for sid in (layout.cls_id, layout.sep_id, layout.video_sep_id, layout.pad_id):
+            special |= ids == sid
+        keep = (batch.attention_mask & ~special).float()  # (B, T)
+        keep = torch.where(keep.sum(1, keepdim=True) > 0, keep, batch.attention_mask.float())
+        hidden = result.hidden_states.float().cpu()  # (B, T, D)
+        out.append(((hidden * keep[..., None]).sum(1) / keep.sum(1, keepdim=True)).numpy())
+    return np.concatenate(out)
+
+
+def visual_slice(layout: VocabLayout) -> slice:
+    """Columns of the logits that are visual words (column j = codebook word j)."""
+    return slice(layout.visual_offset, layout.visual_offset + layout.n_visual)
+
+
+def encode_text(tokenizer: Any, text: str) -> list[int]:
+    """WordPiece ids of ``text`` without ``[CLS]``/``[SEP]``."""
+    return list(tokenizer.encode(text, add_special_tokens=False))
+
+
+def load_model_folder(folder: str | Path, device: str = "cpu") -> tuple[Any, Any, Path]:
+    """A model folder -> (VideoBert in eval mode, its tokenizer, its codebook folder)."""
+    from transformers import AutoTokenizer
+
+    from videobert.model import VideoBert
+
+    folder = Path(folder)
+    if not (folder / "config.json").exists():
+        raise FileNotFoundError(f"{folder} is not a model folder (no config.json)")
+    model = VideoBert.from_pretrained(folder, map_location=device).eval()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    except (OSError, ValueError) as exc:
+        raise FileNotFoundError(f"{folder} has no readable tokenizer files: {exc}") from exc
+    return model, tokenizer, folder / "codebook"

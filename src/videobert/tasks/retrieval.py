@@ -1,0 +1,199 @@
+"""Text -> video retrieval: for each sentence, rank every video in a gallery.
+
+Queries are the val steps' captions; the gallery is the same steps' clip sequences. A gallery
+item is correct for a query when it shows the same action (verb and noun) as the query's step:
+query i's own clips always, and any other step of that action, since their captions are the
+same sentence and no score could tell them apart. Two scores:
+- **alignment**: the alignment head's logit on ``[CLS] text [>] video [SEP]`` for every
+  (query, gallery) pair, Q x G forward passes in batches (``max_queries`` keeps it small);
+- **embedding**: cosine similarity of mean-pooled hidden states of the text-only input
+  ``[CLS] text [SEP]`` and the video-only input ``[CLS] [>] video [SEP]`` (Q + G passes).
+Figures: R@1, R@5, R@10 and median rank from ``videobert.metrics.retrieval_metrics``, with
+those of a random ranking (chance R@k averaged over queries; for the rank, the median over
+queries of the expected rank (G + 1) / (r + 1) of the first of r correct items).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from videobert.tasks import inputs
+from videobert.tasks.steps import Step, subsample
+
+KS = (1, 5, 10)
+
+
+def alignment_similarity(
+    model: Any,
+    texts: Sequence[Sequence[int]],
+    videos: Sequence[Sequence[int]],
+    batch_size: int = 64,
+    progress: bool = True,
+) -> np.ndarray:
+    """(Q, G) alignment logits of every (text ids, video words) pair, batched over pairs."""
+    layout = model.layout
+    tokens = [inputs.visual_tokens(layout, v) for v in videos]
+    Q, G = len(texts), len(videos)
+    scores = np.empty((Q, G), dtype=np.float32)
+    # One query's G pairs at a time: memory stays bounded by the gallery size.
+    for q in tqdm(range(Q), desc="alignment retrieval", unit="query", disable=not progress):
+        pairs = [inputs.joint_sequence(layout, texts[q], tokens[g]) for g in range(G)]
+        scores[q] = inputs.alignment_scores(model, pairs, batch_size)
+    return scores
+
+
+def alignment_similarity_naive(
+    model: Any, texts: Sequence[Sequence[int]], videos: Sequence[Sequence[int]]
+) -> np.ndarray:
+    """The reference for ``alignment_similarity``: one unpadded forward pass per pair."""
+    layout = model.layout
+    scores = np.empty((len(texts), len(videos)), dtype=np.float32)
+    for q, text in enumerate(texts):
+        for g, video in enumerate(videos):
+            pair = inputs.joint_sequence(layout, text, inputs.visual_tokens(layout, video))
+            scores[q, g] = inputs.alignment_scores(model, [pair], 1)[0]
+    return scores
+
+
+def embedding_similarity(
+    model: Any,
+    texts: Sequence[Sequence[int]],
+    videos: Sequence[Sequence[int]],
+    batch_size: int = 64,
+) -> np.ndarray:
+    """(Q, G) cosine similarity of pooled text-only and video-only hidden states."""
+    layout = model.layout
+    text_emb = inputs.pooled_states(model, [inputs.text_sequence(layout, t) for t in texts],
+                                    batch_size)
+    video_emb = inputs.pooled_states(
+        model, [inputs.video_sequence(layout, inputs.visual_tokens(layout, v)) for v in videos],
+        batch_size,
+    )
+    text_emb /= np.linalg.norm(text_emb, axis=1, keepdims=True).clip(1e-12)
+    video_emb /= np.linalg.norm(video_emb, axis=1, keepdims=True).clip(1e-12)
+    return text_emb @ video_emb.T
+
+
+@dataclasses.dataclass
+class RetrievalResult:
+    n_queries: int
+    n_gallery: int
+    alignment: dict[str, float]  # R@1, R@5, R@10, median rank (from retrieval_metrics)
+    embedding: dict[str, float]
+    chance: dict[str, float]  # R@k and median rank of a random ranking of this gallery
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_markdown(self) -> str:
+        def cells(m: dict[str, float]) -> str:
+            recalls = " | ".join(f"{m[f'R@{k}']:.3f}" for k in KS)
+            return f"{recalls} | {m['median_rank']:.1f}"
+
+        return "\n".join([
+            f"Text -> video retrieval: {self.n_queries} queries, gallery of {self.n_gallery}",
+            "",
+            "| score | R@1 | R@5 | R@10 | median rank |",
+            "|---|---|---|---|---|",
+            f"| alignment head | {cells(self.alignment)} |",
+            f"| embedding cosine | {cells(self.embedding)} |",
+            f"| chance | {cells(self.chance)} |",
+        ]) + "\n"
+
+
+def action_relevance(steps: Sequence[Step]) -> np.ndarray:
+    """(Q, G) bool: gallery step g shows the action (verb, noun) of query step q."""
+    actions = [(s.verb, s.noun) for s in steps]
+    return np.array([[a == b for b in actions] for a in actions], dtype=bool)
+
+
+def retrieval_figures(similarity: np.ndarray, relevance: np.ndarray) -> dict[str, float]:
+    """R@k and median/mean rank of the first correct gallery item."""
+    from videobert.metrics import retrieval_metrics
+
+    return retrieval_metrics(similarity, relevance, ks=KS)
+
+
+def chance_figures(relevance: np.ndarray) -> dict[str, float]:
+    """R@k and median rank that a random ranking gets on average, for these relevance sets."""
+    from videobert.metrics import chance_recall_at_k
+
+    G = relevance.shape[1]
+    n_rel = relevance.sum(1)
+    out = {f"R@{k}": float(np.mean([chance_recall_at_k(G, k, int(r)) for r in n_rel]))
+           for k in KS}
+    out["median_rank"] = float(np.median((G + 1) / (n_rel + 1)))
+    return out
+
+
+def retrieval_queries(
+    tokenizer: Any, steps: Sequence[Step], max_video_words: int = 64
+) -> tuple[list[list[int]], list[list[int]]]:
+    """(query text ids, gallery visual words) of the steps, aligned by index."""
+    texts = [inputs.encode_text(tokenizer, s.caption) for s in steps]
+    videos = [subsample(s.words, max_video_words) for s in steps]
+    return texts, videos
+
+
+def evaluate_retrieval(
+    model: Any,
+    tokenizer: Any,
+    steps: Sequence[Step],
+    max_queries: int | None = 200,
+    batch_size: int = 64,
+    max_video_words: int = 64,
+    seed: int = 0,
+) -> RetrievalResult:
+    """Both retrieval scores on ``steps`` (query i = caption of step i; correct = same action).
+
+    With more than ``max_queries`` steps a fixed random subset (``seed``) is both the queries
+    and the gallery, so the Q x G alignment passes stay affordable.
+    """
+    steps = list(steps)
+    if len(steps) < 2:
+        raise ValueError(f"retrieval needs at least 2 steps, got {len(steps)}")
+    if max_queries is not None and len(steps) > max_queries:
+        keep = np.sort(np.random.default_rng(seed).choice(len(steps), max_queries, replace=False))
+        steps = [steps[i] for i in keep]
+    texts, videos = retrieval_queries(tokenizer, steps, max_video_words)
+    model.eval()
+    align = alignment_similarity(model, texts, videos, batch_size)
+    embed = embedding_similarity(model, texts, videos, batch_size)
+    relevance = action_relevance(steps)
+    return RetrievalResult(
+        n_queries=len(texts), n_gallery=len(videos),
+        alignment=retrieval_figures(align, relevance),
+        embedding=retrieval_figures(embed, relevance), chance=chance_figures(relevance),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI: videobert retrieval
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from videobert.tasks import cli_common
+
+    cli_common.add_model_data_arguments(parser)
+    parser.add_argument("--split", default="val", help="ground-truth split (default: val)")
+    parser.add_argument("--max-queries", type=int, default=200,
+                        help="random subset size: alignment costs queries x gallery passes")
+    parser.add_argument("--max-video-words", type=int, default=64)
+
+
+def run(args: argparse.Namespace) -> int:
+    from videobert.tasks import cli_common
+
+    data = cli_common.load(args)
+    result = evaluate_retrieval(
+        data.model, data.tokenizer, data.split(args.split), args.max_queries, args.batch_size,
+        args.max_video_words,
+    )
+    cli_common.write_report(args.out, "retrieval", result.to_dict(), result.to_markdown())
+    return 0

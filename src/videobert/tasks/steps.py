@@ -1,0 +1,169 @@
+"""Ground-truth steps with their clips' visual words: the examples every task evaluates on.
+
+A ground-truth file (the synthetic dataset's ``ground_truth.json``, or any file of that shape) is
+``{"verbs": [...], "nouns": [...], "videos": {id: {"split": "train"|"val", "steps": [{"verb",
+"noun", "start", "end", "caption", "narrated"}]}}}``. A step's clips are those whose time span
+``[i * clip_s, (i + 1) * clip_s)`` overlaps the step's ``[start, end)``; their visual words come
+from the codebook's ``assignments.parquet`` (``video_id``, ``clip``, ``word``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_CLIP_SECONDS = 30 / 20.0  # ingest defaults: 30 frames at 20 fps
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One ground-truth step of one video, with the visual words of the clips it covers."""
+
+    video_id: str
+    split: str
+    index: int  # position of the step in its video
+    verb: str
+    noun: str
+    start: float
+    end: float
+    caption: str
+    narrated: bool
+    first_clip: int
+    last_clip: int  # inclusive
+    words: tuple[int, ...]  # codebook word of each clip first_clip..last_clip
+
+
+@dataclasses.dataclass
+class GroundTruth:
+    verbs: list[str]
+    nouns: list[str]
+    videos: dict[str, dict]
+    path: Path | None = None
+
+
+def read_word_list(path: str | Path) -> list[str]:
+    """One word (or phrase) per line; blank lines and ``#`` comments are ignored."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"word list {path} does not exist")
+    words = [line.strip() for line in path.read_text().splitlines()]
+    words = [w for w in words if w and not w.startswith("#")]
+    if not words:
+        raise ValueError(f"word list {path} is empty")
+    if len(set(words)) != len(words):
+        dupes = sorted({w for w in words if words.count(w) > 1})
+        raise ValueError(f"word list {path} repeats {dupes}")
+    return words
+
+
+def load_ground_truth(path: str | Path) -> GroundTruth:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"ground truth {path} does not exist")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"ground truth {path} is not valid JSON: {exc}") from exc
+    for key in ("verbs", "nouns", "videos"):
+        if key not in data:
+            raise ValueError(f"ground truth {path} has no {key!r} key")
+    for video_id, video in data["videos"].items():
+        if "steps" not in video or "split" not in video:
+            raise ValueError(f"ground truth {path}: video {video_id!r} needs 'split' and 'steps'")
+        for i, step in enumerate(video["steps"]):
+            missing = {"verb", "noun", "start", "end"} - set(step)
+            if missing:
+                raise ValueError(
+                    f"ground truth {path}: video {video_id!r} step {i} lacks {sorted(missing)}"
+                )
+    return GroundTruth(list(data["verbs"]), list(data["nouns"]), dict(data["videos"]), path)
+
+
+def load_video_words(assignments: str | Path) -> dict[str, np.ndarray]:
+    """``assignments.parquet`` -> {video_id: int64 array of each clip's word, in clip order}.
+
+    A clip missing from the file (skipped upstream) gets -1, so indices stay clip numbers.
+    """
+    import pyarrow.parquet as pq
+
+    assignments = Path(assignments)
+    if not assignments.exists():
+        raise FileNotFoundError(f"clip assignments {assignments} do not exist (run `codebook`)")
+    table = pq.read_table(assignments, columns=["video_id", "clip", "word"]).to_pydict()
+    by_video: dict[str, dict[int, int]] = {}
+    for vid, clip, word in zip(table["video_id"], table["clip"], table["word"], strict=True):
+        by_video.setdefault(str(vid), {})[int(clip)] = int(word)
+    out = {}
+    for vid, clips in by_video.items():
+        words = np.full(max(clips) + 1, -1, dtype=np.int64)
+        for clip, word in clips.items():
+            words[clip] = word
+        out[vid] = words
+    return out
+
+
+def clip_seconds(codebook_dir: str | Path | None) -> float:
+    """Clip length from the codebook's ``meta.json`` (fps, clip_frames); ingest defaults else."""
+    if codebook_dir is None:
+        return DEFAULT_CLIP_SECONDS
+    meta_path = Path(codebook_dir) / "meta.json"
+    if not meta_path.exists():
+        return DEFAULT_CLIP_SECONDS
+    meta = json.loads(meta_path.read_text())
+    if "fps" in meta and "clip_frames" in meta:
+        return float(meta["clip_frames"]) / float(meta["fps"])
+    return DEFAULT_CLIP_SECONDS
+
+
+def overlapping_clips(start: float, end: float, clip_s: float, n_clips: int) -> range:
+    """Clips ``i`` with ``[i*clip_s, (i+1)*clip_s)`` overlapping ``[start, end)``."""
+    first = max(0, math.floor(start / clip_s + 1e-9))
+    last = min(n_clips - 1, math.ceil(end / clip_s - 1e-9) - 1)
+    return range(first, max(first, last + 1))
+
+
+def load_steps(
+    ground_truth: GroundTruth,
+    video_words: dict[str, np.ndarray],
+    clip_s: float = DEFAULT_CLIP_SECONDS,
+    splits: Iterable[str] | None = None,
+) -> tuple[list[Step], list[tuple[str, str]]]:
+    """Steps with visual words, and (what, why) for each step left out (no clips, no video)."""
+    wanted = None if splits is None else set(splits)
+    steps: list[Step] = []
+    skipped: list[tuple[str, str]] = []
+    for video_id, video in ground_truth.videos.items():
+        if wanted is not None and video["split"] not in wanted:
+            continue
+        words = video_words.get(video_id)
+        if words is None:
+            skipped.append((video_id, "no visual words in the assignments"))
+            continue
+        for i, s in enumerate(video["steps"]):
+            clips = [c for c in overlapping_clips(s["start"], s["end"], clip_s, len(words))
+                     if words[c] >= 0]
+            if not clips:
+                skipped.append((f"{video_id} step {i}", "no clip overlaps the step"))
+                continue
+            steps.append(Step(
+                video_id=video_id, split=video["split"], index=i, verb=s["verb"],
+                noun=s["noun"], start=float(s["start"]), end=float(s["end"]),
+                caption=s.get("caption") or f"{s['verb']} the {s['noun']}",
+                narrated=bool(s.get("narrated", True)), first_clip=clips[0], last_clip=clips[-1],
+                words=tuple(int(words[c]) for c in clips),
+            ))
+    return steps, skipped
+
+
+def subsample(words: list[int] | tuple[int, ...], limit: int) -> list[int]:
+    """At most ``limit`` words, evenly spaced over the sequence (keeps its whole time span)."""
+    words = list(words)
+    if limit <= 0 or len(words) <= limit:
+        return words
+    idx = np.linspace(0, len(words) - 1, limit).round().astype(int)
+    return [words[i] for i in idx]

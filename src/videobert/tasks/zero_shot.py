@@ -1,0 +1,370 @@
+"""Zero-shot action classification, the paper's protocol (VideoBERT, Sun et al. 2019, sec. 4.2).
+
+The model reads ``[CLS] now let me show you how to [MASK] the [MASK] [>] v1 ... vn [SEP]`` and
+the verb and noun lists are ranked by how likely the model finds each word in its slot. A word
+of m WordPieces gets m ``[MASK]`` slots; its score is the **mean** of its pieces' log-probs
+(log-softmax over the text vocabulary), so long words are not penalised for their length. One
+forward pass per distinct (verb pieces, noun pieces) combination, batched over examples; a
+verb's score is the mean of its scores over the noun slot widths (and vice versa).
+
+Three rows, as in the paper's table: the language prior (the template alone, no video), the
+cross-modal model, and a supervised reference (a linear probe on mean-pooled clip features,
+trained on the train split).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from videobert.tasks import inputs
+from videobert.tasks.steps import Step, subsample
+from videobert.vocab import VocabLayout
+
+DEFAULT_TEMPLATE = "now let me show you how to {verb} the {noun}"
+SLOT_NAMES = ("verb", "noun")
+KS = (1, 5)
+
+
+# ---------------------------------------------------------------------------------------------
+# The prompt
+
+
+@dataclasses.dataclass(frozen=True)
+class Template:
+    """A template split into WordPiece chunks around its ``{verb}`` and ``{noun}`` slots."""
+
+    text: str
+    parts: tuple[tuple[int, ...] | str, ...]  # token-id chunks and slot names, in order
+
+    @classmethod
+    def parse(cls, text: str, tokenizer: Any) -> Template:
+        found = re.findall(r"\{(\w+)\}", text)
+        if sorted(found) != sorted(SLOT_NAMES):
+            raise ValueError(
+                f"template {text!r} must contain {{verb}} and {{noun}} exactly once each"
+                f" (found {found})"
+            )
+        parts: list[tuple[int, ...] | str] = []
+        for chunk in re.split(r"(\{\w+\})", text):
+            if chunk in ("{verb}", "{noun}"):
+                parts.append(chunk[1:-1])
+            elif chunk.strip():
+                parts.append(tuple(inputs.encode_text(tokenizer, chunk)))
+        return cls(text, tuple(parts))
+
+    def text_ids(self, layout: VocabLayout, widths: dict[str, int]) -> tuple[list[int], dict]:
+        """Token ids with ``widths[slot]`` ``[MASK]``s per slot, and each slot's positions
+        (counted inside the text, i.e. before ``[CLS]`` is prepended)."""
+        ids: list[int] = []
+        where: dict[str, list[int]] = {}
+        for part in self.parts:
+            if isinstance(part, str):
+                where[part] = list(range(len(ids), len(ids) + widths[part]))
+                ids.extend([layout.mask_id] * widths[part])
+            else:
+                ids.extend(part)
+        return ids, where
+
+
+def build_prompt(
+    template: Template,
+    layout: VocabLayout,
+    verb_width: int,
+    noun_width: int,
+    video_words: Sequence[int] | None,
+) -> tuple[inputs.Example, list[int], list[int]]:
+    """The model input and the positions of the verb and noun slots in it.
+
+    With video: ``[CLS] template [>] video [SEP]``; without (language prior): ``[CLS] template
+    [SEP]``. Slots are filled with ``[MASK]``: ``verb_width`` for the verb, ``noun_width`` for
+    the noun.
+    """
+    text, where = template.text_ids(layout, {"verb": verb_width, "noun": noun_width})
+    if video_words is None:
+        example = inputs.text_sequence(layout, text)
+    else:
+        example = inputs.joint_sequence(layout, text, inputs.visual_tokens(layout, video_words))
+    verb_pos = [p + 1 for p in where["verb"]]  # +1 for [CLS]
+    noun_pos = [p + 1 for p in where["noun"]]
+    example.slots = sorted(verb_pos + noun_pos)
+    return example, verb_pos, noun_pos
+
+
+def candidate_pieces(tokenizer: Any, words: Sequence[str], what: str) -> list[list[int]]:
+    """WordPiece ids of each candidate; a candidate that is only ``[UNK]`` is an error."""
+    pieces = []
+    unk = getattr(tokenizer, "unk_token_id", None)
+    for word in words:
+        ids = inputs.encode_text(tokenizer, word)
+        if not ids or all(i == unk for i in ids):
+            raise ValueError(f"{what} candidate {word!r} is not in the tokenizer's vocabulary")
+        pieces.append(ids)
+    return pieces
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring
+
+
+def score_candidates(
+    model: Any,
+    template: Template,
+    verb_pieces: Sequence[Sequence[int]],
+    noun_pieces: Sequence[Sequence[int]],
+    videos: Sequence[Sequence[int]] | None,
+    batch_size: int = 64,
+    max_video_words: int = 64,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scores (mean piece log-prob) of every verb and noun for every example.
+
+    ``videos``: one list of visual words (codebook indices) per example, or ``None`` for the
+    language prior, whose scores are the same for every example (shape (1, n)).
+    Returns ``(verb_scores (E, n_verbs), noun_scores (E, n_nouns))``.
+    """
+    layout: VocabLayout = model.layout
+    video_limit = min(max_video_words, inputs.max_length(model) - 64)
+    vids: list[list[int] | None] = (
+        [None] if videos is None else [subsample(v, video_limit) for v in videos]
+    )
+    E = len(vids)
+    verb_widths = sorted({len(p) for p in verb_pieces})
+    noun_widths = sorted({len(p) for p in noun_pieces})
+    verb_scores = np.zeros((E, len(verb_pieces)))
+    noun_scores = np.zeros((E, len(noun_pieces)))
+    for vw, nw in itertools.product(verb_widths, noun_widths):
+        examples, verb_pos, noun_pos = [], [], []
+        for words in vids:
+            example, verb_pos, noun_pos = build_prompt(template, layout, vw, nw, words)
+            examples.append(example)
+        slots = examples[0].slots
+        logits = inputs.slot_logits(model, examples, batch_size)  # (E, vw + nw, V)
+        logp = torch.log_softmax(logits[..., : layout.n_text], dim=-1)  # text words only
+        verb_lp = logp[:, [slots.index(p) for p in verb_pos]]  # (E, vw, n_text)
+        noun_lp = logp[:, [slots.index(p) for p in noun_pos]]  # (E, nw, n_text)
+        for j, piece in enumerate(verb_pieces):
+            if len(piece) == vw:
+                verb_scores[:, j] += _mean_piece_logp(verb_lp, piece) / len(noun_widths)
+        for j, piece in enumerate(noun_pieces):
+            if len(piece) == nw:
+                noun_scores[:, j] += _mean_piece_logp(noun_lp, piece) / len(verb_widths)
+    return verb_scores, noun_scores
+
+
+def _mean_piece_logp(slot_logp: torch.Tensor, piece: Sequence[int]) -> np.ndarray:
+    """(E, m, n_text) log-probs at m slots -> (E,) mean log-prob of piece i at slot i."""
+    index = torch.tensor(piece)[None, :, None].expand(slot_logp.shape[0], -1, 1)
+    return slot_logp.gather(2, index).squeeze(2).mean(1).numpy()
+
+
+# ---------------------------------------------------------------------------------------------
+# The supervised reference: a linear probe on the clip features
+
+
+def step_features(steps: Sequence[Step], features_dir: str | Path) -> np.ndarray:
+    """Mean-pooled clip features of each step: (n_steps, D) float32."""
+    features_dir = Path(features_dir)
+    cache: dict[str, np.ndarray] = {}
+    rows = []
+    for step in steps:
+        if step.video_id not in cache:
+            path = features_dir / f"{step.video_id}.npy"
+            if not path.exists():
+                raise FileNotFoundError(f"clip features {path} do not exist (run `features`)")
+            cache[step.video_id] = np.load(path).astype(np.float32)
+        feats = cache[step.video_id]
+        if step.last_clip >= len(feats):
+            raise ValueError(
+                f"{features_dir / (step.video_id + '.npy')} has {len(feats)} clips but step "
+                f"{step.index} needs clip {step.last_clip}"
+            )
+        rows.append(feats[step.first_clip : step.last_clip + 1].mean(0))
+    return np.stack(rows)
+
+
+def linear_probe(
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    n_classes: int,
+    test_x: np.ndarray,
+    steps: int = 300,
+    weight_decay: float = 1e-3,
+    seed: int = 0,
+) -> np.ndarray:
+    """Multinomial logistic regression (standardised inputs, full-batch L-BFGS); test logits."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.from_numpy(train_x).float()
+    mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
+    x = (x - mean) / std
+    y = torch.from_numpy(np.asarray(train_y)).long()
+    linear = torch.nn.Linear(x.shape[1], n_classes)
+    with torch.no_grad():
+        linear.weight.normal_(0, 0.01, generator=gen)
+        linear.bias.zero_()
+    opt = torch.optim.LBFGS(
+        linear.parameters(), lr=1.0, max_iter=steps, line_search_fn="strong_wolfe"
+    )
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(linear(x), y)
+        loss = loss + weight_decay * linear.weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    with torch.no_grad():
+        return linear((torch.from_numpy(test_x).float() - mean) / std).numpy()
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation
+
+
+@dataclasses.dataclass
+class ZeroShotRow:
+    method: str
+    verb_top1: float
+    verb_top5: float
+    noun_top1: float
+    noun_top5: float
+
+
+@dataclasses.dataclass
+class ZeroShotResult:
+    rows: list[ZeroShotRow]
+    n_examples: int
+    n_verbs: int
+    n_nouns: int
+    template: str
+    chance_top1: dict[str, float]
+
+    def row(self, method: str) -> ZeroShotRow:
+        for r in self.rows:
+            if r.method == method:
+                return r
+        raise KeyError(f"no {method!r} row; rows are {[r.method for r in self.rows]}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_markdown(self) -> str:
+        lines = [
+            f"Zero-shot classification on {self.n_examples} steps ({self.n_verbs} verbs, "
+            f"{self.n_nouns} nouns), template \"{self.template}\"",
+            "",
+            "| method | verb top-1 | verb top-5 | noun top-1 | noun top-5 |",
+            "|---|---|---|---|---|",
+        ]
+        for r in self.rows:
+            lines.append(
+                f"| {r.method} | {r.verb_top1:.3f} | {r.verb_top5:.3f} | {r.noun_top1:.3f} |"
+                f" {r.noun_top5:.3f} |"
+            )
+        return "\n".join(lines) + "\n"
+
+
+def _row(method: str, verb_s, noun_s, verb_t, noun_t) -> ZeroShotRow:
+    from videobert.metrics import topk_accuracy
+
+    verb, noun = topk_accuracy(verb_s, verb_t, KS), topk_accuracy(noun_s, noun_t, KS)
+    return ZeroShotRow(method, verb["top1"], verb["top5"], noun["top1"], noun["top5"])
+
+
+def evaluate_zero_shot(
+    model: Any,
+    tokenizer: Any,
+    steps: Sequence[Step],
+    verbs: Sequence[str],
+    nouns: Sequence[str],
+    template: str = DEFAULT_TEMPLATE,
+    train_steps: Sequence[Step] | None = None,
+    features_dir: str | Path | None = None,
+    batch_size: int = 64,
+    max_video_words: int = 64,
+) -> ZeroShotResult:
+    """The three rows on ``steps`` (e.g. the val split); the probe needs ``train_steps`` and
+    ``features_dir``, and is left out without them."""
+    steps = [s for s in steps if s.verb in verbs and s.noun in nouns]
+    if not steps:
+        raise ValueError("no step has a verb and a noun from the candidate lists")
+    verb_t = np.array([list(verbs).index(s.verb) for s in steps])
+    noun_t = np.array([list(nouns).index(s.noun) for s in steps])
+    tmpl = Template.parse(template, tokenizer)
+    verb_p = candidate_pieces(tokenizer, verbs, "verb")
+    noun_p = candidate_pieces(tokenizer, nouns, "noun")
+
+    model.eval()
+    prior_v, prior_n = score_candidates(model, tmpl, verb_p, noun_p, None, batch_size)
+    E = len(steps)
+    rows = [_row("language prior (no video)", np.repeat(prior_v, E, 0),
+                 np.repeat(prior_n, E, 0), verb_t, noun_t)]
+    cross_v, cross_n = score_candidates(
+        model, tmpl, verb_p, noun_p, [s.words for s in steps], batch_size, max_video_words
+    )
+    rows.append(_row("cross-modal (VideoBERT)", cross_v, cross_n, verb_t, noun_t))
+
+    if train_steps is not None and features_dir is not None:
+        train = [s for s in train_steps if s.verb in verbs and s.noun in nouns]
+        if not train:
+            raise ValueError("no training step has a verb and a noun from the candidate lists")
+        train_x, test_x = step_features(train, features_dir), step_features(steps, features_dir)
+        probe_v = linear_probe(
+            train_x, [list(verbs).index(s.verb) for s in train], len(verbs), test_x
+        )
+        probe_n = linear_probe(
+            train_x, [list(nouns).index(s.noun) for s in train], len(nouns), test_x
+        )
+        rows.append(_row("supervised (linear probe on clip features)", probe_v, probe_n,
+                         verb_t, noun_t))
+    return ZeroShotResult(
+        rows, E, len(verbs), len(nouns), template,
+        {"verb": 1 / len(verbs), "noun": 1 / len(nouns)},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI: videobert zeroshot
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from videobert.tasks import cli_common
+
+    cli_common.add_model_data_arguments(parser)
+    parser.add_argument("--verbs", type=Path, help="verb list, one per line (default: beside "
+                        "the ground truth, verbs.txt)")
+    parser.add_argument("--nouns", type=Path, help="noun list (default: nouns.txt beside it)")
+    parser.add_argument("--template", default=DEFAULT_TEMPLATE,
+                        help="prompt with {verb} and {noun} slots (default: %(default)r)")
+    parser.add_argument("--features", type=Path, help="clip features folder for the linear "
+                        "probe (default: features/ beside the ground truth; no probe if absent)")
+    parser.add_argument("--max-video-words", type=int, default=64)
+
+
+def run(args: argparse.Namespace) -> int:
+    from videobert.tasks import cli_common
+    from videobert.tasks.steps import read_word_list
+
+    data = cli_common.load(args)
+    gt_dir = Path(args.ground_truth).parent
+    verbs = read_word_list(args.verbs or gt_dir / "verbs.txt")
+    nouns = read_word_list(args.nouns or gt_dir / "nouns.txt")
+    features = args.features or gt_dir / "features"
+    if not Path(features).is_dir():
+        print(f"[zeroshot] no features folder {features}: the linear-probe row is left out")
+        features = None
+    result = evaluate_zero_shot(
+        data.model, data.tokenizer, data.split("val"), verbs, nouns, args.template,
+        train_steps=data.split("train"), features_dir=features, batch_size=args.batch_size,
+        max_video_words=args.max_video_words,
+    )
+    cli_common.write_report(args.out, "zeroshot", result.to_dict(), result.to_markdown())
+    return 0

@@ -1,0 +1,130 @@
+"""Text -> video retrieval: batched alignment equals the naive loop, a rigged model is perfect,
+embeddings are pooled over content tokens, the CLI writes its report."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from test_tasks_fixtures import (
+    NOUNS,
+    VERBS,
+    WORDS,
+    Rigged,
+    make_layout,
+    make_model,
+    make_tokenizer,
+    write_world,
+)
+from videobert.tasks import inputs
+from videobert.tasks.retrieval import (
+    action_relevance,
+    alignment_similarity,
+    alignment_similarity_naive,
+    embedding_similarity,
+    evaluate_retrieval,
+)
+from videobert.tasks.steps import Step
+
+ID = {w: i for i, w in enumerate(WORDS)}
+
+
+@pytest.fixture
+def world(tmp_path):
+    return write_world(tmp_path)
+
+
+def _steps(n: int) -> list[Step]:
+    """n steps of distinct actions; action a = verb * 4 + noun is shown by visual word a."""
+    steps = []
+    for a in range(n):
+        verb, noun = VERBS[a // 4], NOUNS[a % 4]
+        steps.append(Step("v", "val", a, verb, noun, 0.0, 3.0, f"{verb} the {noun}", True,
+                          0, 1 + a % 3, (a, *[(a + 5) % 12] * (1 + a % 3))))
+    return steps
+
+
+def test_batched_alignment_equals_one_pair_at_a_time():
+    tok = make_tokenizer()
+    model = make_model(make_layout(tok))
+    texts = [tok.encode(t, add_special_tokens=False)
+             for t in ("cut the onion", "whisk", "then pour the milk into a bowl slowly")]
+    videos = [[1], [4, 4, 9, 2, 0], [11, 3]]
+    fast = alignment_similarity(model, texts, videos, batch_size=2, progress=False)
+    slow = alignment_similarity_naive(model, texts, videos)
+    assert fast.shape == (3, 3)
+    np.testing.assert_allclose(fast, slow, atol=1e-5)
+    assert np.ptp(fast) > 0  # the scores do depend on the pair
+
+
+def test_rigged_alignment_retrieves_perfectly_and_chance_is_reported():
+    tok = make_tokenizer()
+    layout = make_layout(tok)
+    first_piece = {tok.encode(w, add_special_tokens=False)[0]: i for i, w in enumerate(VERBS)}
+    noun_piece = {tok.encode(w, add_special_tokens=False)[0]: i for i, w in enumerate(NOUNS)}
+
+    def align_fn(ids):  # ids: [CLS] verb the noun... [>] video [SEP]
+        scores = []
+        for row in ids.tolist():
+            if row[1] not in first_piece:  # a video-only input (the embedding path)
+                scores.append(0.0)
+                continue
+            action = first_piece[row[1]] * 4 + noun_piece[row[3]]
+            first_visual = next((t for t in row if t >= layout.visual_offset), -1)
+            scores.append(10.0 if first_visual - layout.visual_offset == action else 0.0)
+        return torch.tensor(scores)
+
+    steps = _steps(10)
+    result = evaluate_retrieval(Rigged(layout, align_fn=align_fn), tok, steps, batch_size=4)
+    assert result.alignment["R@1"] == 1.0 and result.alignment["median_rank"] == 1.0
+    assert result.n_queries == result.n_gallery == 10
+    assert result.chance["R@1"] == pytest.approx(0.1) and result.chance["R@5"] == 0.5
+    assert result.chance["median_rank"] == pytest.approx(5.5)
+    # the same model, scored the wrong way round, is far from perfect
+    wrong = Rigged(layout, align_fn=lambda ids: -align_fn(ids))
+    assert evaluate_retrieval(wrong, tok, steps).alignment["R@1"] == 0.0
+    assert "| alignment head | 1.000 |" in result.to_markdown()
+
+
+def test_steps_of_the_same_action_count_as_correct():
+    steps = _steps(3)
+    steps.append(steps[1])
+    relevance = action_relevance(steps)
+    assert relevance.diagonal().all()
+    assert relevance[1, 3] and relevance[3, 1] and not relevance[0, 1]
+
+
+def test_embeddings_are_pooled_over_content_tokens():
+    tok = make_tokenizer()
+    layout = make_layout(tok)
+    model = make_model(layout)
+    text, video = tok.encode("fry the egg", add_special_tokens=False), [2, 6, 6]
+    sim = embedding_similarity(model, [text, [ID["cut"]]], [video, [0]])
+    with torch.no_grad():
+        ids = torch.tensor([inputs.text_sequence(layout, text).ids])
+        t = model(ids, torch.zeros_like(ids)).hidden_states[0, 1:-1].mean(0)  # no [CLS]/[SEP]
+        v_ex = inputs.video_sequence(layout, inputs.visual_tokens(layout, video))
+        ids = torch.tensor([v_ex.ids])
+        v = model(ids, torch.tensor([v_ex.types])).hidden_states[0, 2:-1].mean(0)  # no [>]
+    assert sim[0, 0] == pytest.approx(torch.cosine_similarity(t, v, 0).item(), abs=1e-5)
+    assert sim.shape == (2, 2) and np.all(np.abs(sim) <= 1 + 1e-6)
+
+
+def test_cli_writes_the_report(world, tmp_path):
+    from videobert.cli import main
+
+    tok = make_tokenizer()
+    folder = make_model(make_layout(tok)).save_pretrained(
+        tmp_path / "model", tokenizer=tok, codebook_dir=world.codebook
+    )
+    out = tmp_path / "report"
+    assert main(["retrieval", "--model", str(folder), "--ground-truth", str(world.ground_truth),
+                 "--out", str(out)]) == 0
+    figures = json.loads((out / "retrieval.json").read_text())
+    assert figures["n_queries"] == 6
+    for key in ("R@1", "R@5", "R@10", "median_rank"):
+        assert key in figures["alignment"] and key in figures["embedding"]
+    assert figures["alignment"]["R@10"] == 1.0  # a gallery of 6: everything is in the top 10

@@ -1,0 +1,218 @@
+"""Zero-shot classification: the prompt, multi-piece scoring, the three rows, the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from test_tasks_fixtures import (
+    NOUNS,
+    VERBS,
+    WORDS,
+    Rigged,
+    make_layout,
+    make_model,
+    make_tokenizer,
+    write_world,
+)
+from videobert.tasks import inputs
+from videobert.tasks.zero_shot import (
+    DEFAULT_TEMPLATE,
+    Template,
+    build_prompt,
+    candidate_pieces,
+    evaluate_zero_shot,
+    linear_probe,
+    score_candidates,
+)
+
+ID = {w: i for i, w in enumerate(WORDS)}
+
+
+@pytest.fixture
+def world(tmp_path):
+    return write_world(tmp_path)
+
+
+def test_prompt_has_one_mask_per_piece_and_text_video_segments():
+    tok = make_tokenizer()
+    layout = make_layout(tok)
+    template = Template.parse(DEFAULT_TEMPLATE, tok)
+    example, verb_pos, noun_pos = build_prompt(template, layout, 2, 1, [3, 4])
+    M, V = layout.mask_id, layout.visual_offset
+    text = [ID[w] for w in ["now", "let", "me", "show", "you", "how", "to"]]
+    assert example.ids == [layout.cls_id, *text, M, M, ID["the"], M, layout.video_sep_id,
+                           V + 3, V + 4, layout.sep_id]
+    assert example.types == [0] * 13 + [1] * 3  # [CLS] text [>] = 0, video [SEP] = 1
+    assert verb_pos == [8, 9] and noun_pos == [11]
+    assert example.slots == [8, 9, 11]
+    prior, _, noun_pos = build_prompt(template, layout, 1, 2, None)  # language prior
+    assert prior.ids[-1] == layout.sep_id and layout.video_sep_id not in prior.ids
+    assert set(prior.types) == {0} and noun_pos == [10, 11]
+
+
+def test_template_slots_in_any_order_and_errors():
+    tok = make_tokenizer()
+    layout = make_layout(tok)
+    template = Template.parse("{noun} is good to {verb}", tok)
+    example, verb_pos, noun_pos = build_prompt(template, layout, 1, 2, None)
+    assert noun_pos == [1, 2] and verb_pos == [6]
+    with pytest.raises(ValueError, match=r"\{verb\} and \{noun\}"):
+        Template.parse("show me how to [MASK] the {noun}", tok)
+    with pytest.raises(ValueError, match="'zebra'"):
+        candidate_pieces(tok, ["egg", "zebra"], "noun")
+    assert candidate_pieces(tok, ["onion", "whisk"], "noun") == [
+        [ID["on"], ID["##ion"]], [ID["wh"], ID["##isk"]]
+    ]
+
+
+def test_rigged_model_ranks_multi_piece_candidates_first():
+    tok = make_tokenizer()
+    layout = make_layout(tok)
+
+    def logits_fn(ids):  # the same preference at every position
+        out = torch.zeros(*ids.shape, layout.size)
+        out[..., [ID["wh"], ID["##isk"]]] = 5.0  # whisk: both pieces likely
+        out[..., ID["fry"]] = 4.0
+        out[..., [ID["on"], ID["##ion"]]] = 6.0  # onion: both pieces likely
+        out[..., ID["tomato"]] = 3.0
+        out[..., layout.visual_offset] = 50.0  # a visual word: must not enter the text softmax
+        return out
+
+    model = Rigged(layout, logits_fn)
+    template = Template.parse(DEFAULT_TEMPLATE, tok)
+    verb_s, noun_s = score_candidates(
+        model, template, candidate_pieces(tok, VERBS, "verb"),
+        candidate_pieces(tok, NOUNS, "noun"), [[0, 1], [2]],
+    )
+    assert verb_s.shape == (2, 4) and noun_s.shape == (2, 4)
+    assert [VERBS[i] for i in np.argsort(-verb_s[0])[:2]] == ["whisk", "fry"]
+    assert [NOUNS[i] for i in np.argsort(-noun_s[0])[:2]] == ["onion", "tomato"]
+    # whisk's score is the mean log-prob of its pieces over the text vocabulary
+    text_logits = torch.zeros(layout.n_text)
+    text_logits[[ID["wh"], ID["##isk"]]] = 5.0
+    text_logits[ID["fry"]] = 4.0
+    text_logits[[ID["on"], ID["##ion"]]] = 6.0
+    text_logits[ID["tomato"]] = 3.0
+    expected = torch.log_softmax(text_logits, 0)[ID["wh"]].item()
+    assert verb_s[0, VERBS.index("whisk")] == pytest.approx(expected, abs=1e-5)
+
+
+def test_scores_match_a_direct_forward_pass_of_the_real_model():
+    tok = make_tokenizer()
+    layout = make_layout(tok)
+    model = make_model(layout)
+    template = Template.parse(DEFAULT_TEMPLATE, tok)
+    video = [3, 7, 7, 1]
+    _, noun_s = score_candidates(
+        model, template, candidate_pieces(tok, VERBS, "verb"),
+        candidate_pieces(tok, NOUNS, "noun"), [[5], video],
+    )
+    expected = []
+    for verb_width in (1, 2):  # verbs are 1 or 2 pieces: onion's score averages both prompts
+        example, _, noun_pos = build_prompt(template, layout, verb_width, 2, video)
+        ids = torch.tensor([example.ids])
+        labels = torch.full_like(ids, -100)
+        labels[0, example.slots] = 0
+        with torch.no_grad():
+            out = model(ids, torch.tensor([example.types]), torch.ones_like(ids, dtype=bool),
+                        labels)
+        rows = [example.slots.index(p) for p in noun_pos]
+        logp = torch.log_softmax(out.mlm_logits[rows, : layout.n_text], -1)
+        expected.append((logp[0, ID["on"]] + logp[1, ID["##ion"]]).item() / 2)
+    assert noun_s[1, NOUNS.index("onion")] == pytest.approx(np.mean(expected), abs=1e-4)
+    assert noun_s[0, NOUNS.index("onion")] != pytest.approx(noun_s[1, NOUNS.index("onion")])
+
+
+def _verb_from_video(layout):
+    """Rigged: the verb pieces of VERBS[word // 3] of the first visual word get a high logit
+    (the world's words encode the verb that way); without video nothing is preferred but fry."""
+    tok = make_tokenizer()
+    pieces = candidate_pieces(tok, VERBS, "verb")
+
+    def logits_fn(ids):
+        out = torch.zeros(*ids.shape, layout.size)
+        out[..., ID["fry"]] = 1.0
+        for b, row in enumerate(ids):
+            visual = row[row >= layout.visual_offset]
+            if len(visual):
+                out[b, :, pieces[int(visual[0] - layout.visual_offset) // 3]] = 8.0
+        return out
+
+    return Rigged(layout, logits_fn)
+
+
+def test_cross_modal_row_uses_the_video_and_the_prior_ignores_it(world):
+    tok = make_tokenizer()
+    layout = make_layout(tok)
+    model = _verb_from_video(layout)
+    val = [s for s in world.steps if s.split == "val"]
+    result = evaluate_zero_shot(model, tok, val, VERBS, NOUNS)
+    prior, cross = result.row("language prior (no video)"), result.row("cross-modal (VideoBERT)")
+    share_fry = np.mean([s.verb == "fry" for s in val])
+    assert cross.verb_top1 == 1.0
+    assert prior.verb_top1 == pytest.approx(share_fry) and share_fry < 1.0
+    # other videos: the cross-modal row changes, the language prior does not
+    moved = [dataclasses.replace(s, words=tuple((w + 3) % 12 for w in s.words)) for s in val]
+    result2 = evaluate_zero_shot(model, tok, moved, VERBS, NOUNS)
+    assert result2.row("language prior (no video)") == prior
+    assert result2.row("cross-modal (VideoBERT)").verb_top1 < 1.0
+    assert len(result.rows) == 2  # no probe without features
+
+
+def test_linear_probe_separates_separable_features():
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(5, 16)) * 4
+    y_train = np.repeat(np.arange(5), 8)
+    y_test = np.repeat(np.arange(5), 4)
+    x_train = centers[y_train] + rng.normal(size=(40, 16))
+    x_test = centers[y_test] + rng.normal(size=(20, 16))
+    logits = linear_probe(x_train, y_train, 5, x_test)
+    assert logits.shape == (20, 5)
+    assert (logits.argmax(1) == y_test).mean() == 1.0
+    shuffled = linear_probe(x_train, rng.permutation(y_train), 5, x_test)
+    assert (shuffled.argmax(1) == y_test).mean() < 0.7  # labels carry the signal, not chance
+
+
+def test_three_rows_with_the_real_model(world):
+    tok = make_tokenizer()
+    model = make_model(make_layout(tok))
+    train = [s for s in world.steps if s.split == "train"]
+    val = [s for s in world.steps if s.split == "val"]
+    result = evaluate_zero_shot(model, tok, val, VERBS, NOUNS, train_steps=train,
+                                features_dir=world.features)
+    assert [r.method.split()[0] for r in result.rows] == ["language", "cross-modal", "supervised"]
+    probe = result.rows[2]
+    assert probe.verb_top1 == 1.0 and probe.noun_top1 == 1.0  # the features encode the action
+    for row in result.rows:
+        for value in dataclasses.asdict(row).values():
+            assert isinstance(value, str) or 0.0 <= value <= 1.0
+    assert "| supervised" in result.to_markdown()
+    assert result.n_examples == 6
+
+
+def test_cli_writes_the_report(world, tmp_path):
+    from videobert.cli import main
+
+    tok = make_tokenizer()
+    model = make_model(make_layout(tok))
+    folder = model.save_pretrained(tmp_path / "model", tokenizer=tok, codebook_dir=world.codebook)
+    out = tmp_path / "report"
+    code = main(["zeroshot", "--model", str(folder), "--ground-truth", str(world.ground_truth),
+                 "--out", str(out), "--features", str(world.features)])
+    assert code == 0
+    figures = json.loads((out / "zeroshot.json").read_text())
+    assert len(figures["rows"]) == 3 and figures["n_examples"] == 6
+    assert (out / "zeroshot.md").read_text().count("\n| ") == 4  # header + 3 rows
+
+
+def test_slot_logits_needs_equal_slot_counts():
+    layout = make_layout()
+    a, b = inputs.text_sequence(layout, [5]), inputs.text_sequence(layout, [5, 6])
+    a.slots, b.slots = [1], [1, 2]
+    with pytest.raises(ValueError, match="same number of slots"):
+        inputs.slot_logits(make_model(layout), [a, b])
