@@ -24,6 +24,7 @@ from videobert.tasks.retrieval import (
     action_relevance,
     alignment_similarity,
     alignment_similarity_naive,
+    chance_figures,
     embedding_similarity,
     evaluate_retrieval,
 )
@@ -95,6 +96,8 @@ def test_steps_of_the_same_action_count_as_correct():
     relevance = action_relevance(steps)
     assert relevance.diagonal().all()
     assert relevance[1, 3] and relevance[3, 1] and not relevance[0, 1]
+    chance = chance_figures(relevance)  # G = 4; queries 1 and 3 have 2 correct items
+    assert chance["R@1"] == pytest.approx((0.25 + 0.5 + 0.25 + 0.5) / 4)
 
 
 def test_embeddings_are_pooled_over_content_tokens():

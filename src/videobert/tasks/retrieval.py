@@ -10,7 +10,7 @@ same sentence and no score could tell them apart. Two scores:
   ``[CLS] text [SEP]`` and the video-only input ``[CLS] [>] video [SEP]`` (Q + G passes).
 Figures: R@1, R@5, R@10 and median rank from ``videobert.metrics.retrieval_metrics``, with
 those of a random ranking (chance R@k averaged over queries; for the rank, the median over
-queries of the expected rank (G + 1) / (r + 1) of the first of r correct items).
+queries of each query's chance median rank, which depends on its number of correct items).
 """
 
 from __future__ import annotations
@@ -122,13 +122,12 @@ def retrieval_figures(similarity: np.ndarray, relevance: np.ndarray) -> dict[str
 
 def chance_figures(relevance: np.ndarray) -> dict[str, float]:
     """R@k and median rank that a random ranking gets on average, for these relevance sets."""
-    from videobert.metrics import chance_recall_at_k
+    from videobert.metrics import chance_median_rank, chance_recall_at_k
 
     G = relevance.shape[1]
-    n_rel = relevance.sum(1)
-    out = {f"R@{k}": float(np.mean([chance_recall_at_k(G, k, int(r)) for r in n_rel]))
-           for k in KS}
-    out["median_rank"] = float(np.median((G + 1) / (n_rel + 1)))
+    n_rel = [int(r) for r in relevance.sum(1)]
+    out = {f"R@{k}": float(np.mean([chance_recall_at_k(G, k, r) for r in n_rel])) for k in KS}
+    out["median_rank"] = float(np.median([chance_median_rank(G, r) for r in n_rel]))
     return out
 
 
