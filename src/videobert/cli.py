@@ -18,6 +18,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "features": ("videobert.features.command", "extract 3D-CNN clip features (sharded, resumable)"),
     "codebook": ("videobert.visual_words.command", "fit hierarchical k-means visual words"),
     "corpus": ("videobert.sequences.command", "tokenise text and visual words into Parquet shards"),
+    "pretrain": ("videobert.train.command", "multi-task self-supervised pretraining"),
     "zeroshot": ("videobert.tasks.zero_shot", "zero-shot verb/noun classification (3 rows)"),
     "retrieval": ("videobert.tasks.retrieval", "text -> video retrieval (R@k, median rank)"),
     "text2video": ("videobert.tasks.text_to_video", "sentence -> visual words -> storyboard"),

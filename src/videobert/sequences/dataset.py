@@ -1,0 +1,478 @@
+"""Pretraining examples from a corpus folder, typed batches, and a length-bucketing sampler.
+
+An example is a pure function of ``(seed, epoch, index)``: the task, the neighbour-sentence
+concatenation, the visual stride, the negative and the masks all come from one
+``numpy.random.Generator`` seeded with those three numbers. So the data never depends on worker
+count, process count or on where a run was resumed, and two ranks that each build half of a
+global batch build exactly the examples that one process would.
+
+Sequence layouts (segment ids: text part 0, video part 1):
+
+- text-only (task 0):  ``[CLS] text [SEP]``
+- video-only (task 1): ``[CLS] [>] video [SEP]``
+- joint (task 2):      ``[CLS] text [>] video [SEP]`` — aligned (label 1, masked on both sides)
+  or an alignment negative (label 0: the text with the clips of another segment of the same
+  video or of another video; not masked, since cloze over a mismatched pair teaches nothing).
+
+The paper's remedies for ASR misalignment are applied to text-only and joint examples: a random
+number of neighbouring sentences is concatenated, and the visual words are subsampled with a
+random stride of 1..5.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import torch
+
+from videobert.io import read_json
+from videobert.sequences.masking import IGNORE_INDEX, MaskingConfig, mask_tokens
+from videobert.vocab import VocabLayout
+
+TEXT_ONLY, VIDEO_ONLY, JOINT = 0, 1, 2
+TASK_NAMES = ("text", "video", "joint")
+NO_ALIGNMENT = -1.0  # alignment label of examples that are not text-video pairs
+
+
+class CorpusError(ValueError):
+    """A corpus folder that does not follow docs/formats.md."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SequenceConfig:
+    max_len: int = 128  # tokens per sequence, specials included
+    text_prob: float = 0.25  # task mix of training examples (normalised)
+    video_prob: float = 0.25
+    joint_prob: float = 0.5
+    negative_prob: float = 0.5  # joint examples that are alignment negatives
+    same_video_negative_prob: float = 0.5  # negatives drawn from another segment of the same video
+    concat_prob: float = 0.3  # chance to concatenate neighbouring sentences
+    max_sentences: int = 3  # at most this many sentences per example
+    max_stride: int = 5  # visual words subsampled with a stride drawn from 1..max_stride
+    min_video_window: int = 4  # visual words in a video-only window, at least
+    val_fraction: float = 0.1  # share of videos held out for evaluation
+    bucket_multiplier: int = 50  # sort by length within chunks of this many global batches
+    masking: MaskingConfig = dataclasses.field(default_factory=MaskingConfig)
+
+
+# ---------------------------------------------------------------------------------------------
+# The corpus on disk.
+
+
+@dataclasses.dataclass
+class Segment:
+    video_id: str
+    text_ids: np.ndarray  # (L_t,) WordPiece ids
+    visual_ids: np.ndarray  # (L_v,) codebook word indices (not token ids)
+    first_clip: int
+    last_clip: int
+
+
+@dataclasses.dataclass
+class Corpus:
+    folder: Path
+    layout: VocabLayout
+    meta: dict
+    segments: list[Segment]  # grouped by video, in time order
+    videos: dict[str, np.ndarray]  # video_id -> every clip's word index
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Corpus:
+        folder = Path(folder)
+        meta_path = folder / "meta.json"
+        if not meta_path.exists():
+            raise CorpusError(f"{meta_path}: missing (is {folder} a corpus folder?)")
+        meta = read_json(meta_path)
+        if "layout" not in meta:
+            raise CorpusError(f"{meta_path}: no 'layout' entry")
+        layout = VocabLayout.from_dict(meta["layout"])
+        shards = sorted(folder.glob("shard-*.parquet"))
+        if not shards:
+            raise CorpusError(f"{folder}: no shard-*.parquet files")
+        needed = ["video_id", "start", "text_ids", "visual_ids", "first_clip", "last_clip"]
+        rows: list[tuple] = []
+        for shard in shards:
+            table = pq.read_table(shard)
+            missing = [c for c in needed if c not in table.column_names]
+            if missing:
+                raise CorpusError(f"{shard}: missing columns {missing}")
+            cols = {c: table.column(c).to_pylist() for c in needed}
+            rows.extend(zip(*(cols[c] for c in needed), strict=True))
+        rows.sort(key=lambda r: (r[0], r[1], r[4]))
+        segments = [
+            Segment(vid, np.asarray(t, np.int64), np.asarray(v, np.int64), int(a), int(b))
+            for vid, _start, t, v, a, b in rows
+        ]
+        videos: dict[str, np.ndarray] = {}
+        videos_path = folder / "videos.parquet"
+        if videos_path.exists():
+            table = pq.read_table(videos_path)
+            for vid, words in zip(
+                table.column("video_id").to_pylist(),
+                table.column("visual_ids").to_pylist(),
+                strict=True,
+            ):
+                videos[vid] = np.asarray(words, np.int64)
+        corpus = cls(folder, layout, meta, segments, videos)
+        corpus._check_ids()
+        return corpus
+
+    def _check_ids(self) -> None:
+        for seg in self.segments:
+            text = seg.text_ids
+            if text.size and (text.min() < 0 or text.max() >= self.layout.n_text):
+                raise CorpusError(f"{self.folder}: video {seg.video_id} has text ids outside "
+                                  f"[0, {self.layout.n_text})")
+            if seg.visual_ids.size and (
+                seg.visual_ids.min() < 0 or seg.visual_ids.max() >= self.layout.n_visual
+            ):
+                raise CorpusError(f"{self.folder}: video {seg.video_id} has visual words outside "
+                                  f"[0, {self.layout.n_visual}) (codebook size)")
+
+    @property
+    def video_ids(self) -> list[str]:
+        return sorted({s.video_id for s in self.segments})
+
+    def split(self, val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
+        """(train, held-out) video ids: a seeded shuffle, at least one held-out video when the
+        fraction is positive and there are two videos or more."""
+        ids = self.video_ids
+        order = np.random.default_rng(seed).permutation(len(ids))
+        n_val = math.ceil(val_fraction * len(ids)) if val_fraction > 0 and len(ids) > 1 else 0
+        n_val = min(n_val, len(ids) - 1) if len(ids) > 1 else 0
+        val = sorted(ids[i] for i in order[:n_val])
+        train = sorted(ids[i] for i in order[n_val:])
+        return train, val
+
+    def codebook_dir(self) -> Path | None:
+        """The codebook folder named in meta.json (absolute, or relative to the corpus)."""
+        for key in ("codebook", "codebook_dir", "codebook_folder"):
+            if self.meta.get(key):
+                path = Path(self.meta[key])
+                path = path if path.is_absolute() else (self.folder / path)
+                return path if path.exists() else None
+        return None
+
+    def tokenizer_source(self) -> str | None:
+        """The corpus's own tokenizer copy (``tokenizer_dir``), else the source it names."""
+        copy = self.meta.get("tokenizer_dir")
+        if copy and (self.folder / copy).is_dir():
+            return str(self.folder / copy)
+        value = self.meta.get("tokenizer")
+        if isinstance(value, dict):  # {"name": ..., "path": ...}
+            value = value.get("path") or value.get("name")
+        return str(value) if value else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Examples and batches.
+
+
+@dataclasses.dataclass
+class Example:
+    input_ids: np.ndarray  # (T,) after masking
+    token_type_ids: np.ndarray  # (T,) 0 text part, 1 video part
+    mlm_labels: np.ndarray  # (T,) original id at masked positions, IGNORE_INDEX elsewhere
+    alignment_label: float  # 1 aligned, 0 misaligned, NO_ALIGNMENT otherwise
+    task: int  # TEXT_ONLY | VIDEO_ONLY | JOINT
+
+
+@dataclasses.dataclass
+class Batch:
+    input_ids: torch.Tensor  # (B, T) long
+    token_type_ids: torch.Tensor  # (B, T) long
+    attention_mask: torch.Tensor  # (B, T) bool, True = real token
+    mlm_labels: torch.Tensor  # (B, T) long, IGNORE_INDEX = no target
+    alignment_labels: torch.Tensor  # (B,) float, NO_ALIGNMENT = no target
+    task: torch.Tensor  # (B,) long
+
+    def __len__(self) -> int:
+        return self.input_ids.shape[0]
+
+    @property
+    def num_tokens(self) -> int:
+        return int(self.attention_mask.sum())
+
+    def to(self, device: torch.device | str) -> Batch:
+        return Batch(*(t.to(device, non_blocking=True) for t in dataclasses.astuple(self)))
+
+
+def collate(examples: Sequence[Example], pad_id: int) -> Batch:
+    """Pad to the longest example of the batch."""
+    if not examples:
+        raise ValueError("collate: empty list of examples")
+    batch, length = len(examples), max(len(e.input_ids) for e in examples)
+    input_ids = torch.full((batch, length), pad_id, dtype=torch.long)
+    token_type_ids = torch.zeros((batch, length), dtype=torch.long)
+    attention_mask = torch.zeros((batch, length), dtype=torch.bool)
+    mlm_labels = torch.full((batch, length), IGNORE_INDEX, dtype=torch.long)
+    for row, ex in enumerate(examples):
+        n = len(ex.input_ids)
+        input_ids[row, :n] = torch.from_numpy(ex.input_ids)
+        token_type_ids[row, :n] = torch.from_numpy(ex.token_type_ids)
+        attention_mask[row, :n] = True
+        mlm_labels[row, :n] = torch.from_numpy(ex.mlm_labels)
+    alignment = torch.tensor([e.alignment_label for e in examples], dtype=torch.float32)
+    task = torch.tensor([e.task for e in examples], dtype=torch.long)
+    return Batch(input_ids, token_type_ids, attention_mask, mlm_labels, alignment, task)
+
+
+def fit_budget(n_text: int, n_video: int, budget: int) -> tuple[int, int]:
+    """How many text and video tokens to keep so that both modalities survive truncation."""
+    if n_text + n_video <= budget:
+        return n_text, n_video
+    half = budget // 2
+    if n_text <= half:
+        return n_text, budget - n_text
+    if n_video <= budget - half:
+        return budget - n_video, n_video
+    return half, budget - half
+
+
+class PretrainDataset:
+    """Examples of one split. ``mode="train"``: one example per segment, its task drawn from
+    the task mix anew every epoch. ``mode="eval"``: four examples per segment (text-only,
+    video-only, aligned pair, misaligned pair), so held-out losses cover every objective."""
+
+    EVAL_KINDS = 4
+
+    def __init__(
+        self,
+        corpus: Corpus,
+        video_ids: Sequence[str],
+        config: SequenceConfig,
+        seed: int,
+        mode: str = "train",
+    ) -> None:
+        if mode not in ("train", "eval"):
+            raise ValueError(f"mode must be 'train' or 'eval', not {mode!r}")
+        if config.max_len < 8:
+            raise ValueError(f"max_len {config.max_len} is too short (at least 8)")
+        self.corpus, self.config, self.seed, self.mode = corpus, config, seed, mode
+        self.layout = corpus.layout
+        keep = set(video_ids)
+        self.segment_ids = [i for i, s in enumerate(corpus.segments) if s.video_id in keep]
+        self.by_video: dict[str, list[int]] = {}
+        for i in self.segment_ids:
+            self.by_video.setdefault(corpus.segments[i].video_id, []).append(i)
+        self.position_in_video = {i: k for ids in self.by_video.values() for k, i in enumerate(ids)}
+        self.video_list = sorted(self.by_video)
+        probs = np.array([config.text_prob, config.video_prob, config.joint_prob], np.float64)
+        if probs.min() < 0 or probs.sum() <= 0:
+            raise ValueError(f"task probabilities must be >= 0 and not all 0: {probs}")
+        self.task_probs = probs / probs.sum()
+
+    def __len__(self) -> int:
+        n = len(self.segment_ids)
+        return n * self.EVAL_KINDS if self.mode == "eval" else n
+
+    def lengths(self) -> np.ndarray:
+        """Approximate sequence lengths (for length bucketing)."""
+        per_segment = np.array(
+            [
+                min(self.config.max_len, 3 + s.text_ids.size + s.visual_ids.size)
+                for s in (self.corpus.segments[i] for i in self.segment_ids)
+            ],
+            dtype=np.int64,
+        )
+        return np.repeat(per_segment, self.EVAL_KINDS) if self.mode == "eval" else per_segment
+
+    # -- building blocks --------------------------------------------------------------------
+
+    def _span(self, seg_index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Text ids and word indices of a segment plus maybe some following sentences."""
+        cfg = self.config
+        vid = self.corpus.segments[seg_index].video_id
+        siblings = self.by_video[vid]
+        k = self.position_in_video[seg_index]
+        n = 1
+        if cfg.max_sentences > 1 and rng.random() < cfg.concat_prob:
+            n = int(rng.integers(2, cfg.max_sentences + 1))
+        chosen = [self.corpus.segments[i] for i in siblings[k : k + n]]
+        text = np.concatenate([s.text_ids for s in chosen])
+        return text, self._clips(chosen)
+
+    def _clips(self, segments: list[Segment]) -> np.ndarray:
+        first, last = segments[0].first_clip, segments[-1].last_clip
+        whole = self.corpus.videos.get(segments[0].video_id)
+        if whole is not None and 0 <= first <= last < whole.size:
+            return whole[first : last + 1]
+        return np.concatenate([s.visual_ids for s in segments])
+
+    def _subsample(self, words: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        stride = int(rng.integers(1, self.config.max_stride + 1))
+        if words.size == 0:
+            return words
+        offset = int(rng.integers(0, min(stride, words.size)))
+        return words[offset::stride]
+
+    def _negative_clips(self, seg_index: int, rng: np.random.Generator) -> np.ndarray:
+        vid = self.corpus.segments[seg_index].video_id
+        same = [i for i in self.by_video[vid] if i != seg_index]
+        others = [v for v in self.video_list if v != vid]
+        if same and (not others or rng.random() < self.config.same_video_negative_prob):
+            j = same[int(rng.integers(len(same)))]
+        elif others:
+            other = self.by_video[others[int(rng.integers(len(others)))]]
+            j = other[int(rng.integers(len(other)))]
+        else:  # a single one-segment video: nothing to contrast with
+            return np.zeros(0, np.int64)
+        return self.corpus.segments[j].visual_ids
+
+    def _video_window(self, seg_index: int, rng: np.random.Generator) -> np.ndarray:
+        seg = self.corpus.segments[seg_index]
+        words = self.corpus.videos.get(seg.video_id, seg.visual_ids)
+        words = self._subsample(words, rng)
+        budget = self.config.max_len - 3
+        low = min(self.config.min_video_window, budget, words.size)
+        if words.size == 0:
+            return words
+        length = int(rng.integers(max(low, 1), min(budget, words.size) + 1))
+        start = int(rng.integers(0, words.size - length + 1))
+        return words[start : start + length]
+
+    def _assemble(
+        self, text: np.ndarray, words: np.ndarray, task: int, label: float,
+        rng: np.random.Generator, mask: bool = True,
+    ) -> Example:
+        L = self.layout
+        visual = np.asarray(L.visual_to_token(words), np.int64)
+        budget = self.config.max_len - (2 if task == TEXT_ONLY else 3)
+        if task == TEXT_ONLY:
+            n_text, n_video = min(text.size, budget), 0
+        elif task == VIDEO_ONLY:
+            n_text, n_video = 0, min(visual.size, budget)
+        else:
+            n_text, n_video = fit_budget(text.size, visual.size, budget)
+        text_part = np.concatenate([[L.cls_id], text[:n_text]]).astype(np.int64)
+        if task == TEXT_ONLY:
+            ids = np.concatenate([text_part, [L.sep_id]]).astype(np.int64)
+            types = np.zeros(ids.size, np.int64)
+        else:
+            text_part = np.concatenate([text_part, [L.video_sep_id]]).astype(np.int64)
+            video_part = np.concatenate([visual[:n_video], [L.sep_id]]).astype(np.int64)
+            ids = np.concatenate([text_part, video_part])
+            types = np.concatenate([np.zeros(text_part.size, np.int64),
+                                    np.ones(video_part.size, np.int64)])
+        if mask:
+            ids, labels = mask_tokens(ids, L, rng, self.config.masking)
+        else:
+            labels = np.full_like(ids, IGNORE_INDEX)
+        return Example(ids, types, labels, label, task)
+
+    # -- the examples -----------------------------------------------------------------------
+
+    def example(self, index: int, epoch: int = 0) -> Example:
+        if not 0 <= index < len(self):
+            raise IndexError(f"example {index} out of range [0, {len(self)})")
+        rng = np.random.default_rng([self.seed, epoch, index])
+        if self.mode == "eval":
+            seg_index = self.segment_ids[index // self.EVAL_KINDS]
+            kind = index % self.EVAL_KINDS  # 0 text, 1 video, 2 aligned, 3 misaligned
+            task, negative = min(kind, JOINT), kind == 3
+        else:
+            seg_index = self.segment_ids[index]
+            task = int(rng.choice(3, p=self.task_probs))
+            negative = task == JOINT and rng.random() < self.config.negative_prob
+        return self._build(seg_index, task, negative, rng)
+
+    def _build(self, seg_index: int, task: int, negative: bool, rng) -> Example:
+        seg = self.corpus.segments[seg_index]
+        # Segments without words or without clips fall back to the modality they do have.
+        if task == VIDEO_ONLY or seg.text_ids.size == 0:
+            words = self._video_window(seg_index, rng)
+            if words.size:
+                return self._assemble(np.zeros(0, np.int64), words, VIDEO_ONLY, NO_ALIGNMENT, rng)
+            task = TEXT_ONLY
+        text, clips = self._span(seg_index, rng)
+        if task == TEXT_ONLY:
+            return self._assemble(text, clips, TEXT_ONLY, NO_ALIGNMENT, rng)
+        if negative:
+            other = self._subsample(self._negative_clips(seg_index, rng), rng)
+            if other.size:
+                return self._assemble(text, other, JOINT, 0.0, rng, mask=False)
+        words = self._subsample(clips, rng)
+        if words.size == 0:
+            return self._assemble(text, words, TEXT_ONLY, NO_ALIGNMENT, rng)
+        return self._assemble(text, words, JOINT, 1.0, rng)
+
+    def examples(self, indices: Sequence[int], epoch: int = 0) -> list[Example]:
+        return [self.example(int(i), epoch) for i in indices]
+
+
+# ---------------------------------------------------------------------------------------------
+# Sampling: global batches by length bucket, then split over ranks and accumulation steps.
+
+
+@dataclasses.dataclass
+class DataPosition:
+    """Where the training stream is: the next global batch is ``batch`` of ``epoch``."""
+
+    epoch: int = 0
+    batch: int = 0
+
+
+class GlobalBatchSampler:
+    """Deterministic global batches of ``batch_size`` indices per optimizer step.
+
+    Per epoch: a seeded permutation, chunks of ``bucket_multiplier`` batches sorted by length
+    (so a batch holds examples of similar length and little padding), batches shuffled. The
+    remainder that does not fill a batch is dropped (different examples every epoch). Every
+    rank computes the same global batches and takes its own slice (``rank_slice``), which is
+    the DistributedSampler contract with the batch composition independent of world size.
+    """
+
+    def __init__(
+        self, lengths: np.ndarray, batch_size: int, seed: int, bucket_multiplier: int = 50
+    ) -> None:
+        self.lengths = np.asarray(lengths)
+        self.batch_size, self.seed = int(batch_size), int(seed)
+        self.bucket_multiplier = max(1, int(bucket_multiplier))
+        if len(self) == 0:
+            raise ValueError(
+                f"{self.lengths.size} training examples cannot fill one global batch of "
+                f"{self.batch_size}; lower train.batch_size or use a bigger corpus"
+            )
+
+    def __len__(self) -> int:
+        return self.lengths.size // self.batch_size
+
+    def batches(self, epoch: int) -> list[np.ndarray]:
+        rng = np.random.default_rng([self.seed, epoch, 0xB0C])
+        n = len(self) * self.batch_size
+        order = rng.permutation(self.lengths.size)[:n]
+        chunk = self.batch_size * self.bucket_multiplier
+        out: list[np.ndarray] = []
+        for start in range(0, n, chunk):
+            part = order[start : start + chunk]
+            part = part[np.argsort(self.lengths[part], kind="stable")]
+            out.extend(np.split(part, part.size // self.batch_size))
+        return [out[i] for i in rng.permutation(len(out))]
+
+    def stream(self, start: DataPosition) -> Iterator[tuple[DataPosition, np.ndarray]]:
+        """Global batches forever from ``start``; yields (position of this batch, indices)."""
+        epoch, index = start.epoch, start.batch
+        while True:
+            batches = self.batches(epoch)
+            for b in range(index, len(batches)):
+                yield DataPosition(epoch, b), batches[b]
+            epoch, index = epoch + 1, 0
+
+
+def rank_slice(indices: np.ndarray, rank: int, world_size: int) -> np.ndarray:
+    """This rank's contiguous share of a global batch (the batch size must divide evenly)."""
+    if len(indices) % world_size:
+        raise ValueError(f"global batch {len(indices)} is not divisible by {world_size} ranks")
+    share = len(indices) // world_size
+    return indices[rank * share : (rank + 1) * share]
+
+
+def micro_batches(indices: np.ndarray, accumulation: int) -> list[np.ndarray]:
+    if len(indices) % accumulation:
+        raise ValueError(f"{len(indices)} examples do not split into {accumulation} micro-batches")
+    return np.split(np.asarray(indices), accumulation)

@@ -1,0 +1,46 @@
+"""`videobert pretrain CORPUS --out runs/NAME [--preset tiny] [--init BERT] [--set k=v] [--resume]`.
+
+Runs as one process or under ``torchrun --nproc_per_node N -m videobert.cli pretrain ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from videobert.config import ConfigError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("corpus", help="corpus folder (shard-*.parquet, videos.parquet, meta.json)")
+    parser.add_argument("--out", required=True, help="run folder, e.g. runs/tiny")
+    parser.add_argument("--preset", default="tiny",
+                        help="configs/<preset>.yaml or a YAML path (tiny, demo, base, paper)")
+    parser.add_argument("--init", default=None,
+                        help="start from this BERT (folder or hub id; 'minilm' = bundled "
+                             "all-MiniLM-L6-v2); overrides model.init")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="SECTION.KEY=VALUE",
+                        help="override a config value, e.g. --set train.lr=1e-4 (repeatable)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the latest checkpoint in OUT/checkpoints")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from videobert.sequences.dataset import CorpusError
+    from videobert.train.config import load_pretrain_config
+    from videobert.train.loop import pretrain
+
+    overrides = list(args.overrides)
+    if args.init is not None:
+        overrides.append(f"model.init={args.init}")
+    try:
+        config = load_pretrain_config(args.preset, overrides)
+        result = pretrain(args.corpus, args.out, config, resume=args.resume, device=args.device)
+    except (ConfigError, CorpusError, FileExistsError, ValueError) as exc:
+        print(f"videobert pretrain: error: {exc}", file=sys.stderr)
+        return 1
+    if result.stopped_early:
+        print(f"stopped at step {result.step}; checkpoints in {result.run_dir / 'checkpoints'}")
+    return 0

@@ -1,0 +1,201 @@
+"""Masking respects modalities; examples, batches, splits and the sampler are well formed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from synthetic_corpus import LAYOUT, write_corpus
+from videobert.sequences.dataset import (
+    JOINT,
+    NO_ALIGNMENT,
+    TEXT_ONLY,
+    VIDEO_ONLY,
+    Corpus,
+    CorpusError,
+    DataPosition,
+    GlobalBatchSampler,
+    PretrainDataset,
+    SequenceConfig,
+    collate,
+    fit_budget,
+    micro_batches,
+    rank_slice,
+)
+from videobert.sequences.masking import (
+    IGNORE_INDEX,
+    MaskingConfig,
+    mask_tokens,
+    text_replacement_range,
+)
+
+L = LAYOUT
+
+
+def random_sequence(rng: np.random.Generator) -> np.ndarray:
+    """[CLS] text [>] video [SEP] with some [UNK] in the text."""
+    text = rng.integers(*text_replacement_range(L), size=int(rng.integers(0, 20)))
+    text[rng.random(text.size) < 0.1] = L.unk_id
+    video = rng.integers(L.visual_offset, L.size, size=int(rng.integers(0, 20)))
+    return np.concatenate([[L.cls_id], text, [L.video_sep_id], video, [L.sep_id]]).astype(np.int64)
+
+
+def test_masking_never_crosses_modalities():
+    specials = np.asarray(L.special_ids)
+    for seed in range(300):
+        rng = np.random.default_rng(seed)
+        ids = random_sequence(rng)
+        masked, labels = mask_tokens(ids, L, rng, MaskingConfig(mask_prob=0.5))
+        target = labels != IGNORE_INDEX
+        # specials and [>] are never targets and never change
+        assert not np.isin(ids[target], specials).any()
+        assert np.array_equal(masked[np.isin(ids, specials)], ids[np.isin(ids, specials)])
+        # labels hold the original ids; untouched positions stay untouched
+        assert np.array_equal(labels[target], ids[target])
+        assert np.array_equal(masked[~target], ids[~target])
+        # a replaced target is [MASK] or a token of its own modality, never a special
+        replaced = target & (masked != L.mask_id)
+        assert np.array_equal(L.is_visual(masked[replaced]), L.is_visual(ids[replaced]))
+        assert not np.isin(masked[replaced], specials).any()
+
+
+def test_masking_rates_follow_bert():
+    rng = np.random.default_rng(0)
+    ids = np.concatenate([[L.cls_id], rng.integers(200, 400, 5000), [L.video_sep_id],
+                          rng.integers(L.visual_offset, L.size, 5000), [L.sep_id]])
+    masked, labels = mask_tokens(ids, L, rng)
+    target = labels != IGNORE_INDEX
+    assert target.mean() == pytest.approx(0.15, abs=0.015)
+    as_mask = (masked[target] == L.mask_id).mean()
+    kept = (masked[target] == ids[target]).mean()
+    assert as_mask == pytest.approx(0.8, abs=0.04)
+    assert kept == pytest.approx(0.1, abs=0.04)
+    assert 1 - as_mask - kept == pytest.approx(0.1, abs=0.04)  # random same-modality token
+    # short sequences still get a target
+    _, short = mask_tokens(np.array([L.cls_id, 300, L.sep_id]), L, np.random.default_rng(1),
+                           MaskingConfig(mask_prob=0.0))
+    assert (short != IGNORE_INDEX).sum() == 1 and short[1] == 300
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Corpus:
+    return Corpus.load(write_corpus(tmp_path_factory.mktemp("corpus")))
+
+
+def check_layout(ex, max_len: int) -> None:
+    ids = np.where(ex.mlm_labels != IGNORE_INDEX, ex.mlm_labels, ex.input_ids)  # unmasked
+    assert ids[0] == L.cls_id and ids[-1] == L.sep_id and len(ids) <= max_len
+    assert ex.token_type_ids.shape == ids.shape
+    if ex.task == TEXT_ONLY:
+        assert L.video_sep_id not in ids and not L.is_visual(ids).any()
+        assert (ex.token_type_ids == 0).all() and ex.alignment_label == NO_ALIGNMENT
+        return
+    split = int(np.flatnonzero(ids == L.video_sep_id)[0])
+    assert (ex.token_type_ids[: split + 1] == 0).all()
+    assert (ex.token_type_ids[split + 1 :] == 1).all()
+    assert L.is_text(ids[1:split]).all() and L.is_visual(ids[split + 1 : -1]).all()
+    assert split + 1 < len(ids) - 1, "at least one visual word"
+    if ex.task == VIDEO_ONLY:
+        assert split == 1 and ex.alignment_label == NO_ALIGNMENT
+    else:
+        assert split > 1, "joint examples keep some text"
+        assert ex.alignment_label in (0.0, 1.0)
+        if ex.alignment_label == 0.0:
+            assert (ex.mlm_labels == IGNORE_INDEX).all(), "negatives are not masked"
+
+
+@pytest.mark.parametrize("max_len", [10, 64])
+def test_examples_have_the_contract_layout(corpus, max_len):
+    config = SequenceConfig(max_len=max_len, concat_prob=0.5)
+    train = PretrainDataset(corpus, corpus.video_ids, config, seed=3)
+    seen = set()
+    for epoch in range(3):
+        for i in range(len(train)):
+            ex = train.example(i, epoch)
+            check_layout(ex, max_len)
+            seen.add((ex.task, ex.alignment_label))
+    assert seen == {(TEXT_ONLY, -1.0), (VIDEO_ONLY, -1.0), (JOINT, 0.0), (JOINT, 1.0)}
+    held_out = PretrainDataset(corpus, corpus.video_ids[:2], config, seed=3, mode="eval")
+    kinds = [held_out.example(i) for i in range(8)]
+    assert [(e.task, e.alignment_label) for e in kinds[:4]] == [
+        (TEXT_ONLY, -1.0), (VIDEO_ONLY, -1.0), (JOINT, 1.0), (JOINT, 0.0)]
+
+
+def test_truncation_keeps_both_modalities():
+    assert fit_budget(3, 50, 10) == (3, 7)
+    assert fit_budget(50, 2, 10) == (8, 2)
+    assert fit_budget(50, 50, 10) == (5, 5)
+    assert fit_budget(2, 3, 10) == (2, 3)
+
+
+def test_examples_are_a_function_of_seed_epoch_index(corpus):
+    config = SequenceConfig(max_len=32)
+    a = PretrainDataset(corpus, corpus.video_ids, config, seed=7)
+    b = PretrainDataset(corpus, corpus.video_ids, config, seed=7)
+    c = PretrainDataset(corpus, corpus.video_ids, config, seed=8)
+    for i in range(len(a)):
+        x, y = a.example(i, 2), b.example(i, 2)
+        assert np.array_equal(x.input_ids, y.input_ids) and x.task == y.task
+        assert np.array_equal(x.mlm_labels, y.mlm_labels)
+    def same(d1, e1, d2, e2):
+        return all(np.array_equal(d1.example(i, e1).input_ids, d2.example(i, e2).input_ids)
+                   for i in range(len(d1)))
+    assert not same(a, 0, c, 0), "another seed gives other examples"
+    assert not same(a, 0, a, 1), "another epoch gives other examples (dynamic masking)"
+
+
+def test_collate_pads_to_the_longest(corpus):
+    ds = PretrainDataset(corpus, corpus.video_ids, SequenceConfig(max_len=32), seed=0)
+    examples = ds.examples(range(6))
+    batch = collate(examples, L.pad_id)
+    longest = max(len(e.input_ids) for e in examples)
+    assert batch.input_ids.shape == (6, longest) == batch.mlm_labels.shape
+    assert batch.alignment_labels.shape == (6,) and batch.task.shape == (6,)
+    for row, ex in enumerate(examples):
+        n = len(ex.input_ids)
+        assert batch.attention_mask[row].sum() == n
+        assert (batch.input_ids[row, n:] == L.pad_id).all()
+        assert (batch.mlm_labels[row, n:] == IGNORE_INDEX).all()
+    assert batch.num_tokens == sum(len(e.input_ids) for e in examples)
+
+
+def test_split_is_by_video_and_seeded(corpus):
+    train, val = corpus.split(0.25, seed=0)
+    assert len(val) == 3 and not set(train) & set(val)
+    assert sorted(train + val) == corpus.video_ids
+    assert corpus.split(0.25, seed=0) == (train, val)
+    ds = PretrainDataset(corpus, val, SequenceConfig(), seed=0, mode="eval")
+    assert {corpus.segments[i].video_id for i in ds.segment_ids} == set(val)
+
+
+def test_sampler_buckets_and_splits_exactly():
+    lengths = np.random.default_rng(0).integers(5, 60, size=103)
+    sampler = GlobalBatchSampler(lengths, batch_size=8, seed=1, bucket_multiplier=4)
+    batches = sampler.batches(epoch=0)
+    assert len(batches) == len(sampler) == 12
+    flat = np.concatenate(batches)
+    assert len(set(flat.tolist())) == flat.size, "no example twice in an epoch"
+    for batch in batches:
+        assert (np.diff(lengths[batch]) >= 0).all(), "sorted by length within a bucket"
+        # 2 ranks x 2 micro-batches cover the global batch exactly, in order
+        parts = [m for r in range(2) for m in micro_batches(rank_slice(batch, r, 2), 2)]
+        assert np.array_equal(np.concatenate(parts), batch)
+    assert not np.array_equal(np.concatenate(sampler.batches(1)), flat)
+    stream = sampler.stream(DataPosition(epoch=0, batch=10))
+    got = [next(stream) for _ in range(3)]
+    assert [(p.epoch, p.batch) for p, _ in got] == [(0, 10), (0, 11), (1, 0)]
+    assert np.array_equal(got[2][1], sampler.batches(1)[0])
+    with pytest.raises(ValueError, match="not divisible"):
+        rank_slice(batches[0], 0, 3)
+    with pytest.raises(ValueError, match="cannot fill one global batch"):
+        GlobalBatchSampler(lengths[:5], batch_size=8, seed=0)
+
+
+def test_bad_corpus_is_named(tmp_path):
+    with pytest.raises(CorpusError, match="meta.json"):
+        Corpus.load(tmp_path)
+    folder = write_corpus(tmp_path / "c", n_videos=2)
+    for shard in folder.glob("shard-*.parquet"):
+        shard.unlink()
+    with pytest.raises(CorpusError, match="no shard"):
+        Corpus.load(folder)
