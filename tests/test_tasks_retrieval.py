@@ -3,6 +3,7 @@ embeddings are pooled over content tokens, the CLI writes its report."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -27,6 +28,7 @@ from videobert.tasks.retrieval import (
     chance_figures,
     embedding_similarity,
     evaluate_retrieval,
+    query_text,
 )
 from videobert.tasks.steps import Step
 
@@ -52,11 +54,12 @@ def test_batched_alignment_equals_one_pair_at_a_time():
     tok = make_tokenizer()
     model = make_model(make_layout(tok))
     texts = [tok.encode(t, add_special_tokens=False)
-             for t in ("cut the onion", "whisk", "then pour the milk into a bowl slowly")]
+             for t in ("cut the onion", "whisk", "then pour the milk into a bowl slowly",
+                       "whisk")]  # a repeated sentence is scored once and copied
     videos = [[1], [4, 4, 9, 2, 0], [11, 3]]
     fast = alignment_similarity(model, texts, videos, batch_size=2, progress=False)
     slow = alignment_similarity_naive(model, texts, videos)
-    assert fast.shape == (3, 3)
+    assert fast.shape == (4, 3)
     np.testing.assert_allclose(fast, slow, atol=1e-5)
     assert np.ptp(fast) > 0  # the scores do depend on the pair
 
@@ -131,3 +134,16 @@ def test_cli_writes_the_report(world, tmp_path):
     for key in ("R@1", "R@5", "R@10", "median_rank"):
         assert key in figures["alignment"] and key in figures["embedding"]
     assert figures["alignment"]["R@10"] == 1.0  # a gallery of 6: everything is in the top 10
+    assert main(["retrieval", "--model", str(folder), "--ground-truth", str(world.ground_truth),
+                 "--out", str(out), "--query", "narration", "--max-queries", "4"]) == 0
+    assert json.loads((out / "retrieval.json").read_text())["n_queries"] == 4
+
+
+def test_narration_queries_fall_back_to_the_caption():
+    step = _steps(1)[0]
+    assert query_text(step, "narration") == step.caption
+    spoken = dataclasses.replace(step, narration="now I cut the egg")
+    assert query_text(spoken, "narration") == "now I cut the egg"
+    assert query_text(spoken) == step.caption
+    with pytest.raises(ValueError, match="query field"):
+        query_text(step, "title")

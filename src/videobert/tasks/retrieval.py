@@ -1,9 +1,9 @@
 """Text -> video retrieval: for each sentence, rank every video in a gallery.
 
-Queries are the val steps' captions; the gallery is the same steps' clip sequences. A gallery
-item is correct for a query when it shows the same action (verb and noun) as the query's step:
-query i's own clips always, and any other step of that action, since their captions are the
-same sentence and no score could tell them apart. Two scores:
+Queries are the val steps' captions (or narrations); the gallery is the same steps' clip
+sequences. A gallery item is correct for a query when it shows the same action (verb and noun)
+as the query's step: query i's own clips always, and any other step of that action, since their
+captions are the same sentence and no score could tell them apart. Two scores:
 - **alignment**: the alignment head's logit on ``[CLS] text [>] video [SEP]`` for every
   (query, gallery) pair, Q x G forward passes in batches (``max_queries`` keeps it small);
 - **embedding**: cosine similarity of mean-pooled hidden states of the text-only input
@@ -39,13 +39,16 @@ def alignment_similarity(
     """(Q, G) alignment logits of every (text ids, video words) pair, batched over pairs."""
     layout = model.layout
     tokens = [inputs.visual_tokens(layout, v) for v in videos]
-    Q, G = len(texts), len(videos)
-    scores = np.empty((Q, G), dtype=np.float32)
+    # Steps of one action often share a caption: score each distinct sentence once.
+    distinct = list(dict.fromkeys(tuple(t) for t in texts))
+    rows = np.empty((len(distinct), len(videos)), dtype=np.float32)
     # One query's G pairs at a time: memory stays bounded by the gallery size.
-    for q in tqdm(range(Q), desc="alignment retrieval", unit="query", disable=not progress):
-        pairs = [inputs.joint_sequence(layout, texts[q], tokens[g]) for g in range(G)]
-        scores[q] = inputs.alignment_scores(model, pairs, batch_size)
-    return scores
+    for q in tqdm(range(len(distinct)), desc="alignment retrieval", unit="query",
+                  disable=not progress):
+        pairs = [inputs.joint_sequence(layout, distinct[q], video) for video in tokens]
+        rows[q] = inputs.alignment_scores(model, pairs, batch_size)
+    index = {text: i for i, text in enumerate(distinct)}
+    return rows[[index[tuple(t)] for t in texts]]
 
 
 def alignment_similarity_naive(
@@ -131,11 +134,21 @@ def chance_figures(relevance: np.ndarray) -> dict[str, float]:
     return out
 
 
+QUERY_FIELDS = ("caption", "narration")
+
+
+def query_text(step: Step, field: str = "caption") -> str:
+    """The step's reference caption, or its narration (the caption when it had none)."""
+    if field not in QUERY_FIELDS:
+        raise ValueError(f"query field must be one of {QUERY_FIELDS}, got {field!r}")
+    return (step.narration if field == "narration" else None) or step.caption
+
+
 def retrieval_queries(
-    tokenizer: Any, steps: Sequence[Step], max_video_words: int = 64
+    tokenizer: Any, steps: Sequence[Step], max_video_words: int = 64, field: str = "caption"
 ) -> tuple[list[list[int]], list[list[int]]]:
     """(query text ids, gallery visual words) of the steps, aligned by index."""
-    texts = [inputs.encode_text(tokenizer, s.caption) for s in steps]
+    texts = [inputs.encode_text(tokenizer, query_text(s, field)) for s in steps]
     videos = [subsample(s.words, max_video_words) for s in steps]
     return texts, videos
 
@@ -148,6 +161,7 @@ def evaluate_retrieval(
     batch_size: int = 64,
     max_video_words: int = 64,
     seed: int = 0,
+    query_field: str = "caption",
 ) -> RetrievalResult:
     """Both retrieval scores on ``steps`` (query i = caption of step i; correct = same action).
 
@@ -160,7 +174,7 @@ def evaluate_retrieval(
     if max_queries is not None and len(steps) > max_queries:
         keep = np.sort(np.random.default_rng(seed).choice(len(steps), max_queries, replace=False))
         steps = [steps[i] for i in keep]
-    texts, videos = retrieval_queries(tokenizer, steps, max_video_words)
+    texts, videos = retrieval_queries(tokenizer, steps, max_video_words, query_field)
     model.eval()
     align = alignment_similarity(model, texts, videos, batch_size)
     embed = embedding_similarity(model, texts, videos, batch_size)
@@ -184,6 +198,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-queries", type=int, default=200,
                         help="random subset size: alignment costs queries x gallery passes")
     parser.add_argument("--max-video-words", type=int, default=64)
+    parser.add_argument("--query", choices=QUERY_FIELDS, default="caption",
+                        help="query sentence of a step: its reference caption or its narration")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -192,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
     data = cli_common.load(args)
     result = evaluate_retrieval(
         data.model, data.tokenizer, data.split(args.split), args.max_queries, args.batch_size,
-        args.max_video_words,
+        args.max_video_words, query_field=args.query,
     )
     cli_common.write_report(args.out, "retrieval", result.to_dict(), result.to_markdown())
     return 0

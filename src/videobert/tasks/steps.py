@@ -36,6 +36,7 @@ class Step:
     first_clip: int
     last_clip: int  # inclusive
     words: tuple[int, ...]  # codebook word of each clip first_clip..last_clip
+    narration: str | None = None  # what the narrator said about the step, if anything
 
 
 @dataclasses.dataclass
@@ -155,7 +156,7 @@ def load_steps(
                 noun=s["noun"], start=float(s["start"]), end=float(s["end"]),
                 caption=s.get("caption") or f"{s['verb']} the {s['noun']}",
                 narrated=bool(s.get("narrated", True)), first_clip=clips[0], last_clip=clips[-1],
-                words=tuple(int(words[c]) for c in clips),
+                words=tuple(int(words[c]) for c in clips), narration=s.get("narration"),
             ))
     return steps, skipped
 
