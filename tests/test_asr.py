@@ -72,3 +72,18 @@ def test_stage_falls_back_to_speech(transcribe, tmp_path):
     assert segments[-1].last_clip == entries["speech"]["n_clips"] - 1  # speech to the end
     assert entries["quiet"]["transcript_source"] == "none"
     assert entries["quiet"]["notes"] == ["no subtitles and no speech found"]
+
+
+def test_unloadable_model_is_reported_once_and_videos_kept(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a", "b"):
+        write_video(src / f"{name}.mkv", grey_frames(20), fps=10, audio_seconds=2.0)
+    empty_model = tmp_path / "not_a_model"
+    empty_model.mkdir()
+    out = tmp_path / "out"
+    run_ingest(src, out, IngestConfig(asr_model=str(empty_model)), progress=False)
+    manifest = read_json(out / "manifest.json")
+    assert "speech recognition unavailable" in manifest["asr_error"]
+    assert [e["transcript_source"] for e in manifest["videos"]] == ["none", "none"]
+    assert all("speech recognition unavailable" in e["notes"][0] for e in manifest["videos"])

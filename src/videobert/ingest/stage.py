@@ -157,7 +157,8 @@ class _Asr:
         self.model = config.asr_model
         self.error: str | None = None
 
-    def __call__(self, video: Path) -> list[Cue] | None:
+    def __call__(self, video: Path, notes: list[str]) -> list[Cue] | None:
+        """Cues of the speech in ``video``; None when speech recognition is off or failed."""
         if not self.enabled:
             return None
         from videobert.ingest import asr
@@ -168,7 +169,11 @@ class _Asr:
             self.enabled, self.error = False, f"speech recognition unavailable: {exc}"
             print(f"[ingest] {self.error}", file=sys.stderr, flush=True)
             return None
-        return asr.transcribe(video, model=self.model)
+        try:
+            return asr.transcribe(video, model=self.model)
+        except Exception as exc:  # e.g. an audio codec that cannot be decoded
+            notes.append(f"speech recognition failed: {exc}")
+            return None
 
 
 def _read_subtitle(path: Path, report: StageReport) -> list[Cue] | None:
@@ -213,8 +218,8 @@ def ingest_video(item: Item, out: Path, config: IngestConfig, report: StageRepor
         if not info.has_audio:
             notes.append("no subtitles and no audio track")
         else:
-            cues = asr(item.video)
-            if cues is None:
+            cues = asr(item.video, notes)
+            if cues is None and not notes:
                 notes.append("no subtitles; speech recognition off" if asr.error is None
                              else f"no subtitles; {asr.error}")
             elif not cues:
@@ -322,7 +327,11 @@ def run_ingest(
             reused += 1
             continue
         before = len(report.skipped)
-        entry = ingest_video(item, out, config, report, asr)
+        try:
+            entry = ingest_video(item, out, config, report, asr)
+        except Exception as exc:  # one odd file must not stop the other videos
+            report.skip(item.video, f"unexpected error: {type(exc).__name__}: {exc}")
+            continue
         if entry is not None:
             # problems of a kept video (bad subtitle cues) travel with its entry for re-runs
             entry["problems"] = report.to_list()[before:]
