@@ -46,10 +46,12 @@ def background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     kind = int(rng.integers(4))
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     if kind == 0:  # wood grain: warped stripes
-        c0, c1 = _muted_colour(rng, 90, 140), _muted_colour(rng, 60, 100)
-        warp = _smooth_noise(rng, h, w, 4) * 6
-        freq = rng.uniform(0.08, 0.16)
-        t = 0.5 + 0.5 * np.sin((yy * freq + warp) * 2 * np.pi * 0.5)
+        warm = np.array([18.0, 4.0, -18.0], np.float32)  # wood tones, still muted
+        c0, c1 = _muted_colour(rng, 90, 140) + warm, _muted_colour(rng, 60, 100) + warm
+        # Mostly horizontal grain: a gentle large-scale warp plus fine fibres.
+        warp = 1.5 * _smooth_noise(rng, h, w, 3) + 0.25 * _smooth_noise(rng, h, w, 30)
+        freq = rng.uniform(0.05, 0.1)
+        t = 0.5 + 0.5 * np.sin((yy * freq + warp) * np.pi)
     elif kind == 1:  # tiles with grout lines
         c0, c1 = _muted_colour(rng, 120, 170), _muted_colour(rng, 80, 120)
         side = int(rng.integers(14, 26))
