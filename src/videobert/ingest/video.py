@@ -71,8 +71,8 @@ def _pick_stream(container: av.container.InputContainer, path: str | Path) -> av
     streams = list(container.streams.video)
     if not streams:
         raise VideoError(path, "no video stream")
-    attached = av.stream.Disposition.attached_pic
-    moving = [s for s in streams if not (s.disposition & attached)]
+    attached = 0x400  # AV_DISPOSITION_ATTACHED_PIC: cover art, a still picture
+    moving = [s for s in streams if not (int(getattr(s, "disposition", 0)) & attached)]
     if not moving:
         raise VideoError(path, "no video stream (only cover art / attached pictures)")
     return max(moving, key=lambda s: (s.codec_context.width * s.codec_context.height, -s.index))
@@ -290,7 +290,8 @@ def iter_frames(
                 start = prev_start + default if prev is not None else 0.0
                 stop = start + default
             else:
-                start, stop = _frame_span(frame.pts, frame.duration, frame.time_base, default)
+                duration = getattr(frame, "duration", None)  # PyAV >= 13
+                start, stop = _frame_span(frame.pts, duration, frame.time_base, default)
                 start, stop = start - origin, stop - origin
             if start < prev_start:
                 continue  # out-of-order timestamp in a damaged file: keep the earlier frame
