@@ -82,6 +82,8 @@ def folder(tmp_path):
     (src / "allbad.srt").write_text(ALL_BAD_SRT)
     write_video(src / "short.mkv", grey_frames(3), fps=10)  # 0.3 s: no clip
     (src / "corrupt.mp4").write_bytes(np.random.default_rng(1).bytes(4096))
+    whole = (src / "good.mp4").read_bytes()  # its index ('moov') comes after the media data
+    (src / "truncated.mp4").write_bytes(whole[: len(whole) // 2])
     write_audio_only(src / "audio_only.mkv")
     (src / "orphan.srt").write_text(SRT)
     (src / "notes.txt").write_text("not media")
@@ -102,7 +104,7 @@ def test_folder_ingest(folder, tmp_path, capsys):
     skipped = sorted((os.path.basename(s["file"]), s["reason"]) for s in manifest["skipped"])
     assert [name for name, _ in skipped] == [
         "allbad.srt", "allbad.srt", "audio_only.mkv", "badcue.srt", "corrupt.mp4",
-        "orphan.srt", "short.mkv"]
+        "orphan.srt", "short.mkv", "truncated.mp4"]
     reasons = dict(skipped)
     assert "cue 1: ends before it starts" in skipped[0][1] + skipped[1][1]
     assert "no usable cues" in skipped[0][1] + skipped[1][1]
@@ -111,7 +113,8 @@ def test_folder_ingest(folder, tmp_path, capsys):
     assert reasons["orphan.srt"] == "subtitle without a video"
     assert "too short" in reasons["short.mkv"]
     assert "cue 2" in reasons["badcue.srt"] and "ends before it starts" in reasons["badcue.srt"]
-    assert report.exit_code() == EXIT_SKIPPED and len(report.skipped) == 7
+    assert "corrupt" in reasons["truncated.mp4"]
+    assert report.exit_code() == EXIT_SKIPPED and len(report.skipped) == 8
     err = capsys.readouterr().err
     assert "skipped" in err and "corrupt.mp4" in err  # reported on the console too
 
