@@ -8,6 +8,7 @@ import warnings
 import pytest
 
 from conftest import sample
+from videobert.ingest import subtitles
 from videobert.ingest.align import align, clip_range
 from videobert.ingest.sentences import Sentence, SentenceRules, split_sentences, timed_words
 from videobert.ingest.subtitles import (
@@ -59,14 +60,21 @@ def test_srt_multiline_tags_crlf_bom(tmp_path):
     assert cues == [Cue(1.0, 2.5, "Hello & world."), Cue(3.0, 4.0, "Bye")]
 
 
-def test_srt_non_utf8_encoding(tmp_path):
+def test_srt_non_utf8_encoding(tmp_path, monkeypatch):
     text = "1\n00:00:01,000 --> 00:00:02,000\nCrème brûlée, naïve café\n"
     path = write(tmp_path, "latin.srt", text.encode("cp1252"))
     (cue,) = read_transcript(path)
     assert cue.text == "Crème brûlée, naïve café"
+    # without charset detection: Windows-1252, then Latin-1
+    monkeypatch.setattr(subtitles, "_detect_encoding", lambda data: None)
     assert decode_text("é".encode("cp1252")) == ("é", "cp1252")
     assert decode_text(b"\x81\x8d")[1] == "latin-1"  # undefined in cp1252: latin-1 takes all
     assert decode_text("ü".encode("utf-16"))[0] == "ü"
+    # with detection (charset-normalizer, when installed) its guess comes first
+    monkeypatch.setattr(subtitles, "_detect_encoding", lambda data: "cp1251")
+    assert decode_text("Привет".encode("cp1251")) == ("Привет", "cp1251")
+    monkeypatch.setattr(subtitles, "_detect_encoding", lambda data: "no-such-codec")
+    assert decode_text("é".encode("cp1252")) == ("é", "cp1252")
 
 
 def test_srt_empty_cues_dropped_and_missing_numbers(tmp_path):

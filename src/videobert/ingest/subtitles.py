@@ -60,18 +60,35 @@ class Cue:
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
-    """``(text, encoding)``: a BOM wins, then strict UTF-8, then Windows-1252, then Latin-1
-    (which accepts any bytes). Subtitles found in the wild are mostly one of these."""
+    """``(text, encoding)``: a BOM wins, then strict UTF-8, then charset detection if
+    charset-normalizer is installed, then Windows-1252, then Latin-1 (which accepts any
+    bytes). Subtitles found in the wild are mostly one of these."""
     for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
                      (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
             return data.decode(enc), enc
-    for enc in ("utf-8", "cp1252"):
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    guess = _detect_encoding(data)
+    for enc in ([guess] if guess else []) + ["cp1252"]:
         try:
             return data.decode(enc), enc
-        except UnicodeDecodeError:
+        except (UnicodeDecodeError, LookupError):
             continue
     return data.decode("latin-1"), "latin-1"
+
+
+def _detect_encoding(data: bytes) -> str | None:
+    """charset-normalizer's guess when that package is installed (it tells e.g. Windows-1251
+    Cyrillic from Windows-1252); None otherwise."""
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:
+        return None
+    best = from_bytes(data).best()
+    return best.encoding if best is not None else None
 
 
 # ---------------------------------------------------------------------------------------------
