@@ -272,7 +272,9 @@ def iter_frames(
     path: str | Path, fps: float = 20.0, size: int | None = None, crop: bool = True
 ) -> Iterator[np.ndarray]:
     """Upright RGB frames ``(H, W, 3)`` resampled to ``fps``: frame ``j`` is the source frame
-    displayed at ``j / fps`` seconds. Streams; converts only the frames it yields."""
+    displayed at ``j / fps`` seconds. Streams; converts only the frames it yields. A source
+    frame shown at several output times is yielded as the same array: copy before changing it
+    (``iter_clips`` copies)."""
     if fps <= 0:
         raise ValueError(f"fps must be positive, got {fps}")
     container = _open(path)
