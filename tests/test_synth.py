@@ -152,6 +152,12 @@ def test_narration_is_noisy_but_bounded(big_plan):
             i for i, s in enumerate(v.steps) if s.narrated
         ]
     assert max(np.abs(shifts)) > 1.0  # the jitter is really there
+    pauses = [
+        b.start - a.end
+        for v in big_plan.videos
+        for a, b in itertools.pairwise([c for c in v.cues if c.step is not None])
+    ]
+    assert 0.6 < np.mean(np.array(pauses) >= 1.0) < 0.98  # mostly pauses between sentences
     assert len({c.text.split(" ")[0] for v in big_plan.videos for c in v.cues}) >= len(TEMPLATES)
 
 

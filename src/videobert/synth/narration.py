@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 JITTER = 1.5  # seconds: a cue boundary lies within this of its step's boundary
 MIN_CUE = 1.5  # seconds: shortest narrated cue (a sentence takes time to say)
 FILLER_LEN = (1.4, 2.2)  # seconds
+PAUSE_P = 0.75  # share of neighbouring sentences with a pause between them
+PAUSE = (1.1, 1.6)  # seconds of that pause
 FILLERS_PER_VIDEO = (1, 2)  # attempts; a filler goes only where nobody is speaking
 
 TEMPLATES: tuple[str, ...] = (
@@ -98,6 +100,17 @@ def plan_cues(steps: Sequence[Step], duration: float, rng: np.random.Generator) 
         if a[1] > b[0]:
             meet = min(max((a[0] + b[1]) / 2, b[0]), a[1])
             a[1] = b[0] = meet
+    # Speakers usually pause between instructions: open a silence between neighbours, keeping
+    # every boundary within its JITTER bound and every cue at least MIN_CUE long.
+    for k in range(len(spans) - 1):
+        a, b = spans[k], spans[k + 1]
+        want = float(rng.uniform(*PAUSE)) if rng.random() < PAUSE_P else 0.0
+        earliest_end = max(steps[owners[k]].end - JITTER, a[0] + MIN_CUE)
+        latest_start = min(steps[owners[k + 1]].start + JITTER, b[1] - MIN_CUE)
+        want = min(want, latest_start - earliest_end)
+        if want > b[0] - a[1]:
+            cut = min(max((a[1] + b[0] - want) / 2, earliest_end), latest_start - want)
+            a[1], b[0] = min(a[1], cut), max(b[0], cut + want)
     cues = [
         Cue(round(s, 3), round(e, 3), text, owner)
         for (s, e), text, owner in zip(spans, texts, owners, strict=True)
