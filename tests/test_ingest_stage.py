@@ -101,6 +101,8 @@ def test_folder_ingest(folder, tmp_path, capsys):
     entries = _entries(out)
 
     assert sorted(entries) == ["allbad", "badcue", "good", "howto", "latin", "silent", "yt"]
+    # Paths are absolute so later stages can run from any working directory.
+    assert all(os.path.isabs(e["video"]) for e in entries.values())
     skipped = sorted((os.path.basename(s["file"]), s["reason"]) for s in manifest["skipped"])
     assert [name for name, _ in skipped] == [
         "allbad.srt", "allbad.srt", "audio_only.mkv", "badcue.srt", "corrupt.mp4",

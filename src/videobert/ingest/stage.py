@@ -135,6 +135,8 @@ def read_manifest(path: Path, report: StageReport) -> list[Item]:
 
 
 def find_inputs(source: Path, report: StageReport) -> list[Item]:
+    # Absolute paths: later stages read the manifest from any working directory.
+    source = source.expanduser().resolve()
     if source.is_dir():
         return scan_folder(source)
     if source.is_file() and source.suffix.lower() in MANIFEST_SUFFIXES:
