@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from videobert.io import atomic_path
 
-TITLE_H = 36  # pixels of the title band
+TITLE_H = 40  # pixels of the title band
 LABEL_W = 120  # pixels of the row-label column
 CAPTION_H = 16  # pixels under each tile for the word id
 GAP = 4  # pixels between tiles and around the board
@@ -48,8 +48,16 @@ def tile(exemplars_dir: str | Path | None, word: int, size: int) -> Image.Image:
     img = Image.new("RGB", (size, size), MISSING)
     draw = ImageDraw.Draw(img)
     draw.text((size // 2, size // 2), str(word), fill=(255, 255, 255), anchor="mm",
-              font=ImageFont.load_default())
+              font=_font(max(10, size // 6)))
     return img
+
+
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """Pillow's bundled font at ``size`` px (Pillow >= 10.1 with FreeType), else its bitmap."""
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError, ImportError):  # old Pillow or no FreeType
+        return ImageFont.load_default()
 
 
 def storyboard_size(rows: Sequence[StoryRow], tile_size: int = 96) -> tuple[int, int]:
@@ -73,10 +81,10 @@ def render_storyboard(
     width, height = storyboard_size(rows, tile_size)
     board = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(board)
-    font = ImageFont.load_default()
-    chars = max(20, (width - 2 * GAP) // 7)  # rough characters per line of the default font
+    font, title_font = _font(11), _font(13)
+    chars = max(20, (width - 2 * GAP) // 7)  # rough characters per line at 13 px
     draw.multiline_text((GAP, GAP), "\n".join(textwrap.wrap(title, chars)[:2]), fill=(0, 0, 0),
-                        font=font)
+                        font=title_font, spacing=2)
     y = TITLE_H
     for row in rows:
         label_lines = "\n".join(textwrap.wrap(row.label, 18)[:3])
