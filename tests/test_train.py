@@ -108,8 +108,9 @@ def test_kill_and_resume_reproduces_the_uninterrupted_run(corpus_dir, tmp_path):
     # dropout on: the resumed run must also restore the RNG to draw the same masks
     common = ["train.steps=8", "train.warmup_steps=2", "train.eval_every=4"]
     full = pretrain(corpus_dir, tmp_path / "full", tiny(*common), save_tokenizer=False)
-    part = pretrain(corpus_dir, tmp_path / "part", tiny(*common, "train.stop_after=5"),
-                    save_tokenizer=False)
+    # the interrupted run also builds its batches in 2 DataLoader workers: same data
+    part = pretrain(corpus_dir, tmp_path / "part",
+                    tiny(*common, "train.stop_after=5", "train.workers=2"), save_tokenizer=False)
     assert part.stopped_early and part.step == 5 and part.model_dir is None
     with pytest.raises(FileExistsError, match="--resume"):
         pretrain(corpus_dir, tmp_path / "part", tiny(*common), save_tokenizer=False)

@@ -199,7 +199,13 @@ class Batch:
         return int(self.attention_mask.sum())
 
     def to(self, device: torch.device | str) -> Batch:
-        return Batch(*(t.to(device, non_blocking=True) for t in dataclasses.astuple(self)))
+        return Batch(*(t.to(device, non_blocking=True) for t in self._tensors()))
+
+    def pin_memory(self) -> Batch:  # called by DataLoader(pin_memory=True)
+        return Batch(*(t.pin_memory() for t in self._tensors()))
+
+    def _tensors(self) -> list[torch.Tensor]:
+        return [getattr(self, f.name) for f in dataclasses.fields(self)]
 
 
 def collate(examples: Sequence[Example], pad_id: int) -> Batch:

@@ -49,6 +49,7 @@ class TrainConfig:
     warmup_steps: int = 100  # linear warmup, then linear decay to 0 at ``steps``
     clip_grad: float = 1.0  # max global grad norm (0 = no clipping)
     precision: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16
+    workers: int = 0  # DataLoader processes building batches ahead (0 = in the main process)
     seed: int = 0
     log_every: int = 10
     eval_every: int = 100  # 0 = only at the start and the end

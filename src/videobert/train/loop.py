@@ -165,6 +165,48 @@ def memory_mb(device: torch.device) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
+# Training batches, optionally built ahead by DataLoader workers
+
+
+class TrainBatches(torch.utils.data.IterableDataset):
+    """This rank's micro-batches of each optimizer step, from a data position onwards.
+
+    Items are ``(position, [Batch] * grad_accum)``. With DataLoader workers, worker ``w`` of
+    ``W`` builds steps ``w, w+W, ...`` and the DataLoader hands them out round-robin, so the
+    order - and every example - is the same as without workers."""
+
+    def __init__(self, dataset: PretrainDataset, sampler: GlobalBatchSampler,
+                 start: DataPosition, rank: int, world_size: int, accumulation: int) -> None:
+        self.dataset, self.sampler, self.start = dataset, sampler, start
+        self.rank, self.world_size, self.accumulation = rank, world_size, accumulation
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        pad = self.dataset.layout.pad_id
+        for k, (position, global_batch) in enumerate(self.sampler.stream(self.start)):
+            if k % workers != worker:
+                continue
+            mine = rank_slice(global_batch, self.rank, self.world_size)
+            yield position, [collate(self.dataset.examples(part, position.epoch), pad)
+                             for part in micro_batches(mine, self.accumulation)]
+
+
+def train_batches(dataset: PretrainDataset, sampler: GlobalBatchSampler, start: DataPosition,
+                  env: DistEnv, cfg: TrainConfig):
+    stream = TrainBatches(dataset, sampler, start, env.rank, env.world_size, cfg.grad_accum)
+    if cfg.workers <= 0:
+        return stream
+    return torch.utils.data.DataLoader(
+        stream, batch_size=None, num_workers=cfg.workers, prefetch_factor=4,
+        pin_memory=env.device.type == "cuda",
+        # its own generator: seeding the workers must not draw from the global torch RNG,
+        # or the dropout masks (and so the losses) would depend on the worker count
+        generator=torch.Generator().manual_seed(cfg.seed),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
 # Evaluation on the held-out videos
 
 
@@ -384,18 +426,19 @@ def _pretrain(
 
     if step == 0:
         run_eval(0)
-    stream = sampler.stream(position)
+    batches = iter(train_batches(train_set, sampler, position, env, cfg))
     progress = tqdm(total=cfg.steps, initial=step, desc="pretrain", disable=not env.is_main,
                     dynamic_ncols=True)
     stopped = False
     window_tokens, window_start = 0, time.perf_counter()
     model.train()
     while step < cfg.steps:
-        position, global_batch = next(stream)
-        mine = rank_slice(global_batch, env.rank, env.world_size)
-        micro = [collate(train_set.examples(part, position.epoch), corpus.layout.pad_id)
-                 .to(env.device) for part in micro_batches(mine, cfg.grad_accum)]
-        counts = all_reduce_sum(torch.stack([target_counts(b) for b in micro]).sum(0), env)
+        position, micro = next(batches)
+        micro = [b.to(env.device) for b in micro]
+        local = torch.stack([target_counts(b) for b in micro]).sum(0)
+        tokens = torch.tensor([float(sum(b.num_tokens for b in micro))], device=env.device)
+        packed = all_reduce_sum(torch.cat([local, tokens]), env)
+        counts, global_tokens = packed[:-1], float(packed[-1])
         sums = torch.zeros(len(OBJECTIVES), device=env.device)
         for i, batch in enumerate(micro):
             last = i == len(micro) - 1
@@ -425,7 +468,7 @@ def _pretrain(
                   for i, k in enumerate(OBJECTIVES)}
         losses["loss"] = float(weighted_loss(sums, counts, weights))
         history.append({"step": step, **losses})
-        window_tokens += sum(b.num_tokens for b in micro) * env.world_size  # approx. global
+        window_tokens += global_tokens
         progress.update(1)
         progress.set_postfix(loss=f"{losses['loss']:.3f}")
 
@@ -449,6 +492,7 @@ def _pretrain(
             break
     progress.close()
     log.close()
+    del batches  # stops DataLoader workers, if any
 
     model_dir = None
     if not stopped:
