@@ -199,3 +199,16 @@ def test_bad_corpus_is_named(tmp_path):
         shard.unlink()
     with pytest.raises(CorpusError, match="no shard"):
         Corpus.load(folder)
+
+
+@pytest.mark.parametrize("same_video", [0.0, 1.0])
+def test_negatives_come_from_another_segment(corpus, same_video):
+    config = SequenceConfig(same_video_negative_prob=same_video)
+    ds = PretrainDataset(corpus, corpus.video_ids[:4], config, seed=0)
+    by_identity = {id(s.visual_ids): s for s in corpus.segments}
+    for seed in range(50):
+        i = ds.segment_ids[seed % len(ds.segment_ids)]
+        other = by_identity[id(ds._negative_clips(i, np.random.default_rng(seed)))]
+        assert other is not corpus.segments[i]
+        assert other.video_id in corpus.video_ids[:4], "negatives stay inside the split"
+        assert (other.video_id == corpus.segments[i].video_id) == (same_video == 1.0)

@@ -268,6 +268,7 @@ class PretrainDataset:
             self.by_video.setdefault(corpus.segments[i].video_id, []).append(i)
         self.position_in_video = {i: k for ids in self.by_video.values() for k, i in enumerate(ids)}
         self.video_list = sorted(self.by_video)
+        self.video_index = {v: k for k, v in enumerate(self.video_list)}
         probs = np.array([config.text_prob, config.video_prob, config.joint_prob], np.float64)
         if probs.min() < 0 or probs.sum() <= 0:
             raise ValueError(f"task probabilities must be >= 0 and not all 0: {probs}")
@@ -319,12 +320,17 @@ class PretrainDataset:
 
     def _negative_clips(self, seg_index: int, rng: np.random.Generator) -> np.ndarray:
         vid = self.corpus.segments[seg_index].video_id
-        same = [i for i in self.by_video[vid] if i != seg_index]
-        others = [v for v in self.video_list if v != vid]
-        if same and (not others or rng.random() < self.config.same_video_negative_prob):
-            j = same[int(rng.integers(len(same)))]
-        elif others:
-            other = self.by_video[others[int(rng.integers(len(others)))]]
+        siblings = self.by_video[vid]
+        n_videos = len(self.video_list)
+        same_video = n_videos == 1 or rng.random() < self.config.same_video_negative_prob
+        if len(siblings) > 1 and same_video:
+            k = int(rng.integers(len(siblings) - 1))  # any sibling but this segment
+            k += k >= self.position_in_video[seg_index]
+            j = siblings[k]
+        elif n_videos > 1:
+            k = int(rng.integers(n_videos - 1))  # any video but this one, O(1)
+            k += k >= self.video_index[vid]
+            other = self.by_video[self.video_list[k]]
             j = other[int(rng.integers(len(other)))]
         else:  # a single one-segment video: nothing to contrast with
             return np.zeros(0, np.int64)

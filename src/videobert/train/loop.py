@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import random
 import time
@@ -467,6 +468,9 @@ def _pretrain(
         losses = {f"loss/{k}": float(sums[i] / counts[i].clamp(min=1))
                   for i, k in enumerate(OBJECTIVES)}
         losses["loss"] = float(weighted_loss(sums, counts, weights))
+        if not math.isfinite(losses["loss"]):
+            raise FloatingPointError(f"non-finite loss at step {step}: {losses}; lower train.lr "
+                                     "or check the corpus")
         history.append({"step": step, **losses})
         window_tokens += global_tokens
         progress.update(1)
