@@ -387,6 +387,11 @@ def _pretrain(
     if resume and latest is not None:
         state = load_checkpoint(latest, model, optimizer, scheduler, env.rank, env.device)
         step, position = int(state["step"]), DataPosition(**state["position"])
+        saved = state.get("config", {})
+        changed = [k for k in ("model", "data") if saved.get(k) != config.to_dict()[k]]
+        if changed:
+            print0(env, f"warning: the {' and '.join(changed)} config differs from the "
+                        "checkpoint's; the resumed run will not repeat the interrupted one")
         if not state["rng_restored"]:  # resumed on another world size
             seed_everything(cfg.seed + 1000 * (env.rank + 1) + step)
         print0(env, f"resumed from {latest} at step {step} (epoch {position.epoch}, "
