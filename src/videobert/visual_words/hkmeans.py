@@ -15,8 +15,10 @@ tree walk memory-bound).
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +29,10 @@ from videobert.io import atomic_path, read_json, write_json
 TREE_FILE = "tree.npz"
 CENTROIDS_FILE = "centroids.npy"
 META_FILE = "meta.json"
+LABEL_CHUNK = 16384  # node members labelled per faiss search (64 MiB of float32 at D=1024)
 
-# faiss subsamples each node to at most this many points per centroid (faiss's own default);
-# k-means centroids of 12 clusters are stable well before 256 * 12 points.
+# Each node's k-means trains on at most this many points per centroid (faiss's own default
+# subsampling); k-means centroids of 12 clusters are stable well before 256 * 12 points.
 MAX_POINTS_PER_CENTROID = 256
 
 
@@ -78,13 +81,10 @@ def kmeans_plus_plus(points: np.ndarray, k: int, rng: np.random.Generator) -> np
     return np.stack(centres).astype(np.float32)
 
 
-def _kmeans(points: np.ndarray, k: int, seed: int, niter: int, max_ppc: int) -> np.ndarray:
+def _kmeans(points: np.ndarray, k: int, seed: int, niter: int) -> np.ndarray:
+    """Centroids ``(k, D)`` of ``points``: k-means++ seeding, then faiss's Lloyd iterations."""
     import faiss  # imported here: only fitting needs it
 
-    rng = np.random.default_rng(seed)
-    # seed on (at most) as many points as faiss itself trains on
-    limit = max_ppc * k
-    seeding = points if len(points) <= limit else points[rng.choice(len(points), limit, False)]
     km = faiss.Kmeans(
         points.shape[1],
         k,
@@ -92,10 +92,38 @@ def _kmeans(points: np.ndarray, k: int, seed: int, niter: int, max_ppc: int) -> 
         seed=seed,
         verbose=False,
         min_points_per_centroid=1,  # small leaf nodes are expected; don't warn for each one
-        max_points_per_centroid=max_ppc,
+        max_points_per_centroid=-(-len(points) // k),  # the caller has subsampled already
     )
-    km.train(points, init_centroids=kmeans_plus_plus(seeding, k, rng))
+    km.train(points, init_centroids=kmeans_plus_plus(points, k, np.random.default_rng(seed)))
     return np.asarray(km.centroids, dtype=np.float32).reshape(k, points.shape[1])
+
+
+def _children_of_node(x, members, parent, k, seed, niter, max_ppc):
+    """Fit one node in a worker thread: its children ``(k, D)`` and each member's child.
+
+    Memory stays small whatever the node size: k-means trains on a seeded subsample of at most
+    ``max_ppc * k`` members (as faiss would), and members are labelled in chunks.
+    """
+    import faiss
+
+    # One OpenMP thread per worker (the setting is per calling thread): a node trains on at most
+    # max_ppc * k points, too little work to share, and nodes run in parallel instead.
+    faiss.omp_set_num_threads(1)
+    if len(members) < k:
+        points = x[members]
+        children = _fill_children(points, parent, k)
+        return children, nearest(points, children) if len(points) else np.zeros(0, np.int64)
+    rng = np.random.default_rng(seed)
+    limit = max_ppc * k
+    train = members if len(members) <= limit else np.sort(rng.choice(members, limit, False))
+    children = _kmeans(x[train], k, seed, niter)
+    index = faiss.IndexFlatL2(children.shape[1])
+    index.add(children)
+    labels = np.empty(len(members), dtype=np.int64)
+    for start in range(0, len(members), LABEL_CHUNK):
+        rows = x[members[start : start + LABEL_CHUNK]]
+        labels[start : start + len(rows)] = index.search(rows, 1)[1][:, 0]
+    return children, labels
 
 
 def fit_levels(
@@ -106,11 +134,15 @@ def fit_levels(
     niter: int = 20,
     max_points_per_centroid: int = MAX_POINTS_PER_CENTROID,
     progress: bool = True,
+    threads: int | None = None,
 ) -> list[np.ndarray]:
     """Fit the hierarchy; returns ``levels`` (level ``l``: ``(k**l, k, D)`` float32).
 
-    The data is never copied per level: each level keeps one int array of node ids, and only the
-    points of the node being fitted are gathered (the root works on ``features`` itself).
+    The data is never copied per level: each level keeps one int array of node ids, and a
+    worker gathers only its node's training subsample and one chunk of members at a time.
+    Nodes of a level are fitted in parallel by ``threads`` worker threads (None: one
+    per CPU), each running faiss single-threaded; faiss releases the GIL. Per-node seeds make
+    the tree independent of the number of threads and of scheduling.
     """
     from tqdm.auto import tqdm
 
@@ -120,38 +152,53 @@ def fit_levels(
     n, dim = x.shape
     if n == 0:
         raise ValueError("cannot fit a codebook on zero vectors")
+    workers = max(1, threads or len(os.sched_getaffinity(0)))
     node_of = np.zeros(n, dtype=np.int64)  # node of each vector at the current level
     levels: list[np.ndarray] = []
     parents = x.mean(0, keepdims=True)  # centroid of each node of the current level
     bar = tqdm(total=sum(k**lv for lv in range(depth)), desc="k-means nodes", disable=not progress)
-    for level in range(depth):
-        n_nodes = k**level
-        children = np.empty((n_nodes, k, dim), dtype=np.float32)
-        order = np.argsort(node_of, kind="stable")
-        bounds = np.searchsorted(node_of[order], np.arange(n_nodes + 1))
-        next_node = np.empty_like(node_of)
-        for node in range(n_nodes):
-            members = order[bounds[node] : bounds[node + 1]]
-            # a node holding every vector has members == arange(n) (stable sort): no copy needed
-            points = x if len(members) == n else x[members]
-            if len(points) < k:
-                children[node] = _fill_children(points, parents[node], k)
-            else:
-                # seed per node so the tree is reproducible whatever order nodes are fitted in
-                node_seed = seed * 1_000_003 + (n_nodes - 1) // (k - 1) + node
-                children[node] = _kmeans(points, k, node_seed, niter, max_points_per_centroid)
-            if len(members):
-                next_node[members] = node * k + nearest(points, children[node])
-            bar.update(1)
-        levels.append(children)
-        parents = children.reshape(n_nodes * k, dim)
-        node_of = next_node
+    with ThreadPoolExecutor(workers) as pool:
+        for level in range(depth):
+            n_nodes = k**level
+            first_id = (n_nodes - 1) // (k - 1)  # nodes in the levels above: a global node id
+            order = np.argsort(node_of, kind="stable")
+            bounds = np.searchsorted(node_of[order], np.arange(n_nodes + 1))
+            members = [order[bounds[i] : bounds[i + 1]] for i in range(n_nodes)]
+            jobs = [
+                pool.submit(
+                    _children_of_node, x, members[i], parents[i], k,
+                    seed * 1_000_003 + first_id + i, niter, max_points_per_centroid,
+                )
+                for i in range(n_nodes)
+            ]
+            children = np.empty((n_nodes, k, dim), dtype=np.float32)
+            next_node = np.empty_like(node_of)
+            for i, job in enumerate(jobs):
+                children[i], child = job.result()
+                next_node[members[i]] = i * k + child
+                bar.update(1)
+            levels.append(children)
+            parents = children.reshape(n_nodes * k, dim)
+            node_of = next_node
     bar.close()
     return levels
 
 
-def walk(levels: Sequence[np.ndarray], features: np.ndarray, batch_size: int = 32768) -> np.ndarray:
-    """Batched tree walk: the word (leaf index) of every vector, int64."""
+def squared_norms(levels: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """``||c||^2`` of every child centroid, per level ``(k**l, k)`` (computed once per tree)."""
+    return [np.einsum("nkd,nkd->nk", lv, lv) for lv in levels]
+
+
+def walk(
+    levels: Sequence[np.ndarray],
+    features: np.ndarray,
+    batch_size: int = 32768,
+    norms: Sequence[np.ndarray] | None = None,
+) -> np.ndarray:
+    """Batched tree walk: the word (leaf index) of every vector, int64.
+
+    ``norms``: ``squared_norms(levels)``, if the caller keeps them (``Codebook`` does).
+    """
     import torch
 
     x_all = as_float32(features)
@@ -160,19 +207,22 @@ def walk(levels: Sequence[np.ndarray], features: np.ndarray, batch_size: int = 3
     if x_all.shape[1] != dim:
         raise ValueError(f"features have dim {x_all.shape[1]}, codebook has dim {dim}")
     tables = [torch.from_numpy(np.ascontiguousarray(lv)) for lv in levels]  # (k**l, k, D)
-    sq_norms = [(t * t).sum(-1) for t in tables]  # (k**l, k)
+    norms = squared_norms(levels) if norms is None else norms
+    sq_norms = [torch.from_numpy(np.ascontiguousarray(n, dtype=np.float32)) for n in norms]
+    # scratch tensors reused across levels and batches (see _buffer)
+    scratch: dict[str, torch.Tensor] = {}
     words = np.empty(len(x_all), dtype=np.int64)
     for start in range(0, len(x_all), batch_size):
         x = torch.from_numpy(x_all[start : start + batch_size])  # (B, D)
         # the root has one node: a plain matmul against its k children
         node = (sq_norms[0][0][None, :] - 2.0 * (x @ tables[0][0].T)).argmin(1)  # (B,)
         for table, sq in zip(tables[1:], sq_norms[1:], strict=True):
-            node = node * k + _descend(x, node, table, sq)
+            node = node * k + _descend(x, node, table, sq, scratch)
         words[start : start + len(x)] = node.numpy()
     return words
 
 
-def _descend(x, node, table, sq_norm):
+def _descend(x, node, table, sq_norm, scratch):
     """Child index (B,) of each vector among its node's ``k`` children, one batched matmul.
 
     Vectors are sorted by node and cut into tiles of ``height`` rows that each belong to one
@@ -184,8 +234,7 @@ def _descend(x, node, table, sq_norm):
     k = table.shape[1]
     order = torch.argsort(node, stable=True)  # (B,) vectors grouped by node
     present, counts = torch.unique_consecutive(node[order], return_counts=True)  # (P,)
-    # Tile height ~ the mean vectors per node: little padding, few centroid reads per vector.
-    height = int(min(256, 2 ** math.ceil(math.log2(max(1.0, b / len(present))))))
+    height = _tile_height(counts, k)
     tiles_per_node = (counts + height - 1) // height  # (P,)
     first_row = (torch.cumsum(tiles_per_node, 0) - tiles_per_node) * height  # (P,) padded layout
     group_start = torch.cumsum(counts, 0) - counts  # (P,) sorted layout
@@ -194,14 +243,43 @@ def _descend(x, node, table, sq_norm):
     n_tiles = int(tiles_per_node.sum())
     source = torch.zeros(n_tiles * height, dtype=torch.int64)
     source[dest] = order
-    padded = x.index_select(0, source).view(n_tiles, height, dim)  # (T, H, D)
     tile_node = torch.repeat_interleave(present, tiles_per_node)  # (T,)
-    dots = torch.bmm(padded, table.index_select(0, tile_node).transpose(1, 2))  # (T, H, k)
-    scores = sq_norm.index_select(0, tile_node)[:, None, :] - 2.0 * dots  # (T, H, k)
+    rows = torch.index_select(x, 0, source, out=_buffer(scratch, "rows", (n_tiles * height, dim)))
+    centroids = torch.index_select(  # (T, k, D)
+        table, 0, tile_node, out=_buffer(scratch, "centroids", (n_tiles, k, dim))
+    )
+    dots = torch.bmm(  # (T, H, k)
+        rows.view(n_tiles, height, dim),
+        centroids.transpose(1, 2),
+        out=_buffer(scratch, "dots", (n_tiles, height, k)),
+    )
+    scores = dots.mul_(-2.0).add_(sq_norm.index_select(0, tile_node)[:, None, :])  # (T, H, k)
     child_sorted = scores.view(-1, k).index_select(0, dest).argmin(1)  # (B,) first index wins ties
     child = torch.empty_like(child_sorted)
     child[order] = child_sorted
     return child
+
+
+def _tile_height(counts, k: int) -> int:
+    """Rows per tile that move the fewest bytes: each tile reads ``height`` padded rows and its
+    node's ``k`` centroids, so cost(h) = tiles(h) * (h + k) rows of D floats."""
+    best, best_cost = 1, None
+    for height in (1, 2, 4, 8, 16, 32, 64, 128, 256):
+        cost = int(((counts + height - 1) // height).sum()) * (height + k)
+        if best_cost is None or cost < best_cost:
+            best, best_cost = height, cost
+    return best
+
+
+def _buffer(scratch: dict, name: str, shape: tuple[int, ...]):
+    """A float32 tensor of ``shape`` carved from a reused, growing flat buffer: fresh multi-MB
+    allocations cost page faults that are slower than the gathers themselves."""
+    import torch
+
+    size = math.prod(shape)
+    if name not in scratch or scratch[name].numel() < size:
+        scratch[name] = torch.empty(max(size, 2 * scratch[name].numel() if name in scratch else 0))
+    return scratch[name][:size].view(shape)
 
 
 def walk_naive(levels: Sequence[np.ndarray], features: np.ndarray) -> np.ndarray:
@@ -235,6 +313,7 @@ class Codebook:
                     f"tree level {lv_index} has shape {lv.shape}, expected {(k**lv_index, k, dim)}"
                 )
         self.levels = levels
+        self._norms: list[np.ndarray] | None = None  # cached by assign()
         self.meta: dict[str, Any] = dict(meta or {})
         self.meta.update(k=self.k, depth=self.depth, n_words=self.n_words, dim=self.dim)
 
@@ -269,9 +348,12 @@ class Codebook:
         niter: int = 20,
         max_points_per_centroid: int = MAX_POINTS_PER_CENTROID,
         progress: bool = True,
+        threads: int | None = None,
     ) -> Codebook:
         started = time.perf_counter()
-        levels = fit_levels(features, k, depth, seed, niter, max_points_per_centroid, progress)
+        levels = fit_levels(
+            features, k, depth, seed, niter, max_points_per_centroid, progress, threads
+        )
         meta = {
             "seed": seed,
             "niter": niter,
@@ -282,7 +364,9 @@ class Codebook:
 
     def assign(self, features: np.ndarray, batch_size: int = 32768) -> np.ndarray:
         """Visual-word id (int64) of each row of ``features`` (any float dtype)."""
-        return walk(self.levels, features, batch_size)
+        if self._norms is None:
+            self._norms = squared_norms(self.levels)
+        return walk(self.levels, features, batch_size, self._norms)
 
     def assign_naive(self, features: np.ndarray) -> np.ndarray:
         return walk_naive(self.levels, features)
