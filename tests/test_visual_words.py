@@ -289,3 +289,40 @@ def test_cli_with_fewer_clips_than_words_warns_and_works(tmp_path: Path):
     assert len(usage["counts"]) == 64 and sum(usage["counts"]) == 20
     assert json.loads((tmp_path / "cb" / "meta.json").read_text())["sample_size"] == 20
     assert main(["codebook", str(tmp_path / "nope"), str(tmp_path / "cb2")]) == 1
+
+
+def test_exemplars_from_real_videos(tmp_path: Path, samples: Path):
+    """Exemplar tiles decoded from real files (H.264 mp4, VP8 webm) match read_frame."""
+    from videobert.ingest.video import read_frame
+    from videobert.visual_words.exemplars import thumbnail
+    from videobert.visual_words.stage import run_codebook
+
+    videos = {"demo": samples / "mmaction2_demo.mp4", "bunny": samples / "big_buck_bunny_0_30.webm"}
+    for path in videos.values():
+        if not path.exists():
+            pytest.skip(f"sample {path.name} not found in {samples}")
+    clips = {"demo": 6, "bunny": 8}
+    arrays = write_features(tmp_path / "features", clips, seed=3)
+    (tmp_path / "segments").mkdir()
+    entries = [{"id": vid, "video": str(path)} for vid, path in videos.items()]
+    (tmp_path / "segments" / "manifest.json").write_text(json.dumps({"videos": entries}))
+    config = CodebookConfig(k=2, depth=2, niter=5, exemplars=1)
+    report = run_codebook(tmp_path / "features", tmp_path / "cb", config, tmp_path / "segments")
+    assert report.skipped == []
+
+    codebook = Codebook.load(tmp_path / "cb")
+    leaf = codebook.leaf_centroids
+    best: dict[int, tuple[float, str, int]] = {}  # word -> nearest (distance, video, clip)
+    for vid, x in arrays.items():
+        x = x.astype(np.float32)
+        for clip, word in enumerate(codebook.assign(x)):
+            d = float(((x[clip] - leaf[word]) ** 2).sum())
+            best[int(word)] = min(best.get(int(word), (np.inf, "", 0)), (d, vid, clip))
+    for word, (_, vid, clip) in best.items():
+        t = (clip + 0.5) * CLIP_FRAMES / FPS
+        expected = np.asarray(thumbnail(read_frame(videos[vid], t)), dtype=np.float64)
+        with Image.open(tmp_path / "cb" / "exemplars" / f"word_{word:05d}.jpg") as image:
+            tile = np.asarray(image.convert("RGB"), dtype=np.float64)
+        assert tile.shape == (96, 96, 3)
+        assert tile.std() > 10  # real picture content, not a flat grey tile
+        assert np.abs(tile - expected).mean() < 8  # the right frame (up to JPEG loss)
