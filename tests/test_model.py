@@ -182,3 +182,34 @@ def test_too_long_sequence_is_a_clear_error():
     ids = torch.full((1, 9), LAYOUT.cls_id)
     with pytest.raises(ValueError, match="max_position_embeddings=8"):
         model(ids, torch.zeros_like(ids))
+
+
+def test_fast_dropout_has_dropouts_distribution():
+    from videobert.model.videobert import Dropout
+
+    torch.manual_seed(0)
+    drop = Dropout(0.1).train()
+    x = torch.ones(200_000)
+    y = drop(x)
+    zero_share = float((y == 0).float().mean())
+    assert abs(zero_share - 0.1) < 0.005  # the dropped share is p
+    assert abs(float(y.mean()) - 1.0) < 0.01  # kept values are scaled so E[y] = x
+    assert torch.equal(drop.eval()(x), x)
+
+
+def test_cpu_attention_with_dropout_equals_sdpa_without_it():
+    """The explicit CPU path used under dropout computes what SDPA does (at p -> 0)."""
+    torch.manual_seed(0)
+    model = VideoBert(tiny_config(LAYOUT))
+    ids, tt, mask, _, _ = make_batch()
+    model.eval()
+    with torch.no_grad():
+        reference = model(ids, tt, mask).hidden_states
+    model.train()
+    for module in model.modules():  # keep the explicit path but make every mask keep-all
+        if hasattr(module, "p"):
+            module.p = 1e-9
+    with torch.no_grad():
+        explicit = model(ids, tt, mask).hidden_states
+    real = mask[..., None].expand_as(reference)
+    torch.testing.assert_close(explicit[real], reference[real], atol=1e-5, rtol=1e-5)
