@@ -1,0 +1,553 @@
+"""Video captioning with VideoBERT as a feature extractor (Sun et al. 2019, sec. 4.4).
+
+For every ground-truth step, three input variants (one "row" each, as in the paper's table):
+
+- ``clip``: the step's clip features (S3D/I3D, ``features/<id>.npy``), one vector per clip;
+- ``videobert``: the frozen model reads ``[CLS] now let me show you how to [MASK] the [MASK]
+  [>] v1 ... vn [SEP]`` (the step's visual words); clip i's vector is the concatenation of
+  the hidden state of ``v_i`` and the **mean of the two** ``[MASK]`` **hidden states** (the same
+  for every clip of the step): ``[h(v_i) ; (h(mask_verb) + h(mask_noun)) / 2]``, width 2D.
+  The paper averages the video-token and masked-token outputs and concatenates the two; we keep
+  the per-clip video outputs (a sequence, so the captioner can attend over time) and
+  concatenate the averaged masked-template output to each of them;
+- ``videobert+clip``: both concatenated along the feature dimension (1024 + 2D).
+
+Each row trains the same captioner (``caption_model.CaptionTransformer``) with the same recipe
+and seed on the train split's steps, one (input, caption) pair per reference caption, and is
+evaluated on the val split's steps against all of the step's reference captions (``captions``
+in the ground truth, else ``caption``) with the COCO caption evaluation code: BLEU-3, BLEU-4,
+METEOR, ROUGE-L, CIDEr (0-10 scale). Inputs are standardised per dimension with the train
+split's mean and standard deviation. Long steps keep at most ``max_clips`` clips, evenly spaced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import random
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from videobert.tasks import inputs
+from videobert.tasks.caption_model import (
+    CaptionModelConfig,
+    CaptionTransformer,
+    CaptionVocab,
+    beam_search,
+    caption_loss,
+    greedy_decode,
+    pad_features,
+    pad_targets,
+)
+from videobert.tasks.steps import GroundTruth, Step
+
+ROWS = ("clip", "videobert", "videobert+clip")
+ROW_NAMES = {
+    "clip": "clip features only",
+    "videobert": "VideoBERT features",
+    "videobert+clip": "VideoBERT + clip features",
+}
+DEFAULT_TEMPLATE = "now let me show you how to {verb} the {noun}"
+
+
+@dataclasses.dataclass
+class CaptionTrainConfig:
+    """The recipe every row shares."""
+
+    epochs: int = 30
+    batch_size: int = 32
+    lr: float = 5e-4
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.1
+    label_smoothing: float = 0.1
+    clip_grad: float = 1.0
+    beam_size: int = 4
+    length_alpha: float = 0.6  # GNMT length penalty exponent
+    max_caption_tokens: int = 20
+    max_clips: int = 32
+    d_model: int = 128
+    nhead: int = 4
+    num_encoder_layers: int = 2
+    num_decoder_layers: int = 2
+    dim_feedforward: int = 512
+    dropout: float = 0.1
+    seed: int = 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Step inputs
+
+
+@dataclasses.dataclass(frozen=True)
+class StepClips:
+    """The clips of one step that have a visual word (at most ``max_clips``, evenly spaced)."""
+
+    step: Step
+    clips: tuple[int, ...]
+    words: tuple[int, ...]
+
+
+def step_key(step: Step) -> str:
+    return f"{step.video_id}#{step.index}"
+
+
+def select_clips(
+    steps: Sequence[Step], max_clips: int, video_words: dict[str, np.ndarray] | None = None
+) -> list[StepClips]:
+    """Each step's clip indices paired with their words, subsampled to ``max_clips``.
+
+    ``Step.words`` holds the words of the clips ``first_clip..last_clip`` that have one; with
+    no gap those are consecutive. Where a clip inside a step has no word (skipped upstream),
+    ``video_words`` (from ``steps.load_video_words``) tells which clips the words belong to.
+    """
+    out = []
+    for step in steps:
+        clips = list(range(step.first_clip, step.last_clip + 1))
+        if len(step.words) != len(clips):
+            if video_words is None or step.video_id not in video_words:
+                raise ValueError(
+                    f"{step_key(step)}: {len(step.words)} visual words for clips "
+                    f"{step.first_clip}..{step.last_clip}; pass video_words to locate them"
+                )
+            clips = [c for c in clips if video_words[step.video_id][c] >= 0]
+        keep = np.arange(len(clips))
+        if len(keep) > max_clips:
+            keep = np.linspace(0, len(clips) - 1, max_clips).round().astype(int)
+        out.append(StepClips(step, tuple(clips[i] for i in keep),
+                             tuple(step.words[i] for i in keep)))
+    return out
+
+
+def references_of(step: Step, ground_truth: GroundTruth | None) -> list[str]:
+    """The step's reference captions: ``captions`` from the ground truth, else ``[caption]``."""
+    if ground_truth is not None:
+        video = ground_truth.videos.get(step.video_id)
+        if video is not None and step.index < len(video["steps"]):
+            caps = video["steps"][step.index].get("captions")
+            if caps:
+                return [str(c) for c in caps]
+    return [step.caption]
+
+
+# ---------------------------------------------------------------------------------------------
+# The three feature variants
+
+
+def clip_feature_sequences(
+    items: Sequence[StepClips], features_dir: str | Path
+) -> list[np.ndarray]:
+    """Each step's clip features: (n_clips, F) float32."""
+    features_dir = Path(features_dir)
+    cache: dict[str, np.ndarray] = {}
+    out = []
+    for item in items:
+        vid = item.step.video_id
+        if vid not in cache:
+            path = features_dir / f"{vid}.npy"
+            if not path.exists():
+                raise FileNotFoundError(f"clip features {path} do not exist (run `features`)")
+            feats = np.load(path)
+            if feats.ndim != 2:
+                raise ValueError(f"{path}: expected [n_clips, D] features, got shape {feats.shape}")
+            cache[vid] = feats
+        feats = cache[vid]
+        if max(item.clips) >= len(feats):
+            raise ValueError(
+                f"{features_dir / (vid + '.npy')} has {len(feats)} clips but step "
+                f"{item.step.index} needs clip {max(item.clips)}"
+            )
+        out.append(feats[list(item.clips)].astype(np.float32))
+    return out
+
+
+@torch.no_grad()
+def videobert_feature_sequences(
+    model: Any,
+    tokenizer: Any,
+    items: Sequence[StepClips],
+    template: str = DEFAULT_TEMPLATE,
+    batch_size: int = 64,
+    progress: bool = True,
+) -> list[np.ndarray]:
+    """Each step's VideoBERT features: (n_clips, 2D) = [h(v_i) ; mean of the [MASK] states]."""
+    from videobert.tasks.zero_shot import Template, build_prompt
+
+    layout = model.layout
+    tmpl = Template.parse(template, tokenizer)
+    examples, masks = [], []
+    for item in items:
+        example, verb_pos, noun_pos = build_prompt(tmpl, layout, 1, 1, item.words)
+        examples.append(example)
+        masks.append(verb_pos + noun_pos)
+    limit = inputs.max_length(model)
+    if max(len(e.ids) for e in examples) > limit:
+        raise ValueError(f"a step's prompt is longer than the model's {limit} positions; "
+                         "lower max_clips")
+    device = inputs.device_of(model)
+    model.eval()
+    out: list[np.ndarray] = []
+    starts = range(0, len(examples), batch_size)
+    for start in tqdm(starts, desc="VideoBERT features", unit="batch", disable=not progress):
+        part = examples[start : start + batch_size]
+        batch = inputs.pad(part, layout.pad_id)
+        hidden = model(
+            input_ids=batch.input_ids.to(device),
+            token_type_ids=batch.token_type_ids.to(device),
+            attention_mask=batch.attention_mask.to(device),
+        ).hidden_states.float().cpu()  # (B, T, D)
+        for b, example in enumerate(part):
+            ids = torch.tensor(example.ids)
+            video = hidden[b, : len(ids)][layout.is_visual(ids)]  # (n, D)
+            template_state = hidden[b, masks[start + b]].mean(0)  # (D,)
+            out.append(torch.cat([video, template_state.expand_as(video)], 1).numpy())
+    return out
+
+
+def build_row_features(
+    row: str,
+    clip_feats: Sequence[np.ndarray] | None,
+    videobert_feats: Sequence[np.ndarray] | None,
+) -> list[np.ndarray]:
+    """The input sequences of one row from the two feature kinds."""
+    if row == "clip":
+        return list(clip_feats)
+    if row == "videobert":
+        return list(videobert_feats)
+    if row == "videobert+clip":
+        return [np.concatenate([v, c], axis=1)
+                for v, c in zip(videobert_feats, clip_feats, strict=True)]
+    raise ValueError(f"unknown row {row!r}; rows are {list(ROWS)}")
+
+
+class Standardiser:
+    """Per-dimension (x - mean) / std with statistics of the training inputs."""
+
+    def __init__(self, train: Sequence[np.ndarray]) -> None:
+        rows = np.concatenate(train, axis=0)
+        self.mean = rows.mean(0)
+        self.std = np.maximum(rows.std(0), 1e-6)
+
+    def __call__(self, sequences: Sequence[np.ndarray]) -> list[np.ndarray]:
+        return [((s - self.mean) / self.std).astype(np.float32) for s in sequences]
+
+
+# ---------------------------------------------------------------------------------------------
+# Training and decoding
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def train_captioner(
+    features: Sequence[np.ndarray],
+    captions: Sequence[Sequence[int]],
+    vocab_size: int,
+    config: CaptionTrainConfig,
+    device: str | torch.device = "cpu",
+    progress: bool = True,
+    desc: str = "captioner",
+) -> tuple[CaptionTransformer, list[float]]:
+    """Teacher-forced training on (features[i], captions[i]) pairs (captions: output indices).
+
+    Returns the model (eval mode) and the mean loss of each epoch.
+    """
+    if len(features) != len(captions) or not features:
+        raise ValueError(f"need as many feature sequences as captions (got {len(features)} and "
+                         f"{len(captions)}), at least one")
+    gen = seed_everything(config.seed)
+    model = CaptionTransformer(CaptionModelConfig(
+        feature_dim=features[0].shape[1], vocab_size=vocab_size, d_model=config.d_model,
+        nhead=config.nhead, num_encoder_layers=config.num_encoder_layers,
+        num_decoder_layers=config.num_decoder_layers, dim_feedforward=config.dim_feedforward,
+        dropout=config.dropout,
+    )).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    per_epoch = -(-len(features) // config.batch_size)
+    total = max(1, config.epochs * per_epoch)
+    warmup = max(1, int(config.warmup_fraction * total))
+
+    def lr_at(step: int) -> float:  # linear warm-up, then cosine decay to 10%
+        if step < warmup:
+            return (step + 1) / warmup
+        t = (step - warmup) / max(1, total - warmup)
+        return 0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * t))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
+    losses = []
+    bar = tqdm(range(config.epochs), desc=desc, unit="epoch", disable=not progress)
+    for _ in bar:
+        model.train()
+        order = torch.randperm(len(features), generator=gen).tolist()
+        epoch_loss = 0.0
+        for start in range(0, len(order), config.batch_size):
+            idx = order[start : start + config.batch_size]
+            src, mask = pad_features([features[i] for i in idx])
+            tgt = pad_targets([captions[i] for i in idx])
+            loss = caption_loss(model, src.to(device), mask.to(device), tgt.to(device),
+                                config.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad)
+            opt.step()
+            sched.step()
+            epoch_loss += loss.item() * len(idx)
+        losses.append(epoch_loss / len(order))
+        bar.set_postfix(loss=f"{losses[-1]:.3f}")
+    return model.eval(), losses
+
+
+def generate(
+    model: CaptionTransformer,
+    features: Sequence[np.ndarray],
+    beam_size: int = 4,
+    max_len: int = 20,
+    alpha: float = 0.6,
+    batch_size: int = 64,
+) -> list[list[int]]:
+    """Output-index captions for each feature sequence; ``beam_size=0`` means greedy."""
+    device = next(model.parameters()).device
+    out: list[list[int]] = []
+    for start in range(0, len(features), batch_size):
+        src, mask = pad_features(features[start : start + batch_size])
+        src, mask = src.to(device), mask.to(device)
+        if beam_size == 0:
+            out.extend(greedy_decode(model, src, mask, max_len))
+        else:
+            out.extend(beam_search(model, src, mask, beam_size, max_len, alpha))
+    return out
+
+
+def to_text(tokenizer: Any, vocab: CaptionVocab, indices: Sequence[int]) -> str:
+    return tokenizer.decode(vocab.decode(indices), skip_special_tokens=True).strip()
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation
+
+
+@dataclasses.dataclass
+class CaptionResult:
+    """Figures per row (beam search, and greedy for reference) and example captions."""
+
+    metrics: dict[str, dict[str, float]]  # row -> {"BLEU-3", "BLEU-4", "METEOR", ...}
+    greedy_metrics: dict[str, dict[str, float]]
+    examples: list[dict[str, Any]]  # {"step", "references", row: caption, ...}
+    n_train_steps: int
+    n_train_pairs: int
+    n_val_steps: int
+    vocab_size: int
+    config: dict[str, Any]
+    losses: dict[str, list[float]]
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_markdown(self) -> str:
+        from videobert.metrics import METRIC_NAMES
+
+        lines = [
+            f"Captioning on {self.n_val_steps} val steps (captioner trained on "
+            f"{self.n_train_pairs} captions of {self.n_train_steps} train steps, "
+            f"{self.config['epochs']} epochs, beam {self.config['beam_size']}, "
+            f"seed {self.config['seed']}); CIDEr on the 0-10 scale",
+            "",
+            "| input | " + " | ".join(METRIC_NAMES) + " | CIDEr (greedy) |",
+            "|---" * (len(METRIC_NAMES) + 2) + "|",
+        ]
+        for row, figures in self.metrics.items():
+            cells = " | ".join(f"{figures[m]:.3f}" for m in METRIC_NAMES)
+            lines.append(f"| {ROW_NAMES[row]} | {cells} | "
+                         f"{self.greedy_metrics[row]['CIDEr']:.3f} |")
+        if self.examples:
+            lines += ["", "Examples (val):", "",
+                      "| step | reference | " + " | ".join(ROW_NAMES[r] for r in self.metrics)
+                      + " |", "|---" * (len(self.metrics) + 2) + "|"]
+            for ex in self.examples:
+                lines.append(f"| {ex['step']} | {ex['references'][0]} | "
+                             + " | ".join(ex[r] for r in self.metrics) + " |")
+        return "\n".join(lines) + "\n"
+
+
+def evaluate_captioning(
+    model: Any,
+    tokenizer: Any,
+    train_steps: Sequence[Step],
+    val_steps: Sequence[Step],
+    features_dir: str | Path | None,
+    ground_truth: GroundTruth | None = None,
+    rows: Sequence[str] = ROWS,
+    config: CaptionTrainConfig | None = None,
+    template: str = DEFAULT_TEMPLATE,
+    device: str = "cpu",
+    n_examples: int = 8,
+    batch_size: int = 64,
+    progress: bool = True,
+    video_words: dict[str, np.ndarray] | None = None,
+) -> CaptionResult:
+    """Train one captioner per row on ``train_steps`` and score it on ``val_steps``.
+
+    ``model`` is the frozen VideoBERT (not needed, may be None, for the ``clip`` row alone);
+    ``features_dir`` holds the clip features (not needed for the ``videobert`` row alone).
+    """
+    from videobert.metrics import CaptionScorer
+
+    config = config or CaptionTrainConfig()
+    began = time.perf_counter()
+    rows = list(rows)
+    for row in rows:
+        if row not in ROWS:
+            raise ValueError(f"unknown row {row!r}; rows are {list(ROWS)}")
+    if not train_steps or not val_steps:
+        raise ValueError(f"captioning needs train and val steps (got {len(train_steps)} train, "
+                         f"{len(val_steps)} val)")
+    train_items = select_clips(train_steps, config.max_clips, video_words)
+    val_items = select_clips(val_steps, config.max_clips, video_words)
+    items = train_items + val_items
+    n_train = len(train_items)
+
+    clip_feats = vb_feats = None
+    if any("clip" in r for r in rows):
+        if features_dir is None:
+            raise ValueError("the clip-feature rows need a features folder")
+        clip_feats = clip_feature_sequences(items, features_dir)
+    if any("videobert" in r for r in rows):
+        if model is None:
+            raise ValueError("the VideoBERT rows need a model")
+        vb_feats = videobert_feature_sequences(model, tokenizer, items, template, batch_size,
+                                               progress)
+
+    # Targets: every reference caption of every train step is one training pair.
+    train_refs = [references_of(it.step, ground_truth) for it in train_items]
+    pieces = [[inputs.encode_text(tokenizer, c)[: config.max_caption_tokens] for c in refs]
+              for refs in train_refs]
+    vocab = CaptionVocab.from_captions(p for caps in pieces for p in caps)
+    pair_step = [i for i, caps in enumerate(pieces) for _ in caps]
+    pair_caption = [vocab.encode(p) for caps in pieces for p in caps]
+
+    references = {step_key(it.step): references_of(it.step, ground_truth) for it in val_items}
+    keys = list(references)
+    metrics, greedy_metrics, losses, captions = {}, {}, {}, {}
+    with CaptionScorer() as scorer:
+        for row in rows:
+            feats = build_row_features(row, clip_feats, vb_feats)
+            standardise = Standardiser(feats[:n_train])
+            train_x, val_x = standardise(feats[:n_train]), standardise(feats[n_train:])
+            captioner, losses[row] = train_captioner(
+                [train_x[i] for i in pair_step], pair_caption, len(vocab), config, device,
+                progress, desc=f"captioner ({row})",
+            )
+            beam = generate(captioner, val_x, config.beam_size, config.max_caption_tokens,
+                            config.length_alpha)
+            greedy = generate(captioner, val_x, 0, config.max_caption_tokens)
+            captions[row] = [to_text(tokenizer, vocab, c) for c in beam]
+            metrics[row] = scorer.evaluate(references, dict(zip(keys, captions[row],
+                                                                strict=True))).corpus
+            greedy_metrics[row] = scorer.evaluate(references, {
+                k: to_text(tokenizer, vocab, c) for k, c in zip(keys, greedy, strict=True)
+            }).corpus
+    examples = [
+        {"step": key, "references": references[key], **{r: captions[r][i] for r in rows}}
+        for i, key in enumerate(keys[:n_examples])
+    ]
+    return CaptionResult(
+        metrics, greedy_metrics, examples, n_train, len(pair_caption), len(val_items),
+        len(vocab), dataclasses.asdict(config), losses, time.perf_counter() - began,
+    )
+
+
+def run_captioning(
+    model_dir: str | Path,
+    features_dir: str | Path,
+    codebook_dir: str | Path | None,
+    ground_truth: str | Path,
+    rows: Sequence[str] = ROWS,
+    epochs: int | None = None,
+    seed: int | None = None,
+    config: CaptionTrainConfig | None = None,
+    device: str = "cpu",
+    n_examples: int = 8,
+    progress: bool = True,
+) -> CaptionResult:
+    """Load a model folder, the ground truth and the codebook's clip assignments, and evaluate
+    the three rows; ``result.metrics`` is ``{row: {metric: value}}``.
+
+    ``codebook_dir`` defaults to the model folder's ``codebook/``; ``epochs``/``seed`` override
+    the config's.
+    """
+    from videobert.tasks.steps import (
+        clip_seconds,
+        load_ground_truth,
+        load_steps,
+        load_video_words,
+    )
+
+    config = dataclasses.replace(config or CaptionTrainConfig())
+    if epochs is not None:
+        config.epochs = epochs
+    if seed is not None:
+        config.seed = seed
+    model = tokenizer = None
+    if any("videobert" in r for r in rows) or codebook_dir is None:
+        model, tokenizer, default_codebook = inputs.load_model_folder(model_dir, device)
+        codebook_dir = Path(codebook_dir or default_codebook)
+    if tokenizer is None:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    codebook_dir = Path(codebook_dir)
+    gt = load_ground_truth(ground_truth)
+    video_words = load_video_words(codebook_dir / "assignments.parquet")
+    steps, skipped = load_steps(gt, video_words, clip_seconds(codebook_dir))
+    for what, why in skipped:
+        print(f"[caption] left out {what}: {why}")
+    train = [s for s in steps if s.split == "train"]
+    val = [s for s in steps if s.split == "val"]
+    return evaluate_captioning(
+        model, tokenizer, train, val, features_dir, gt, rows, config, device=device,
+        n_examples=n_examples, progress=progress, video_words=video_words,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI: videobert caption
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = CaptionTrainConfig()
+    parser.add_argument("model", type=Path,
+                        help="model folder (config.json, model.safetensors, tokenizer, codebook/)")
+    parser.add_argument("--features", type=Path, required=True, help="clip features folder")
+    parser.add_argument("--codebook", type=Path,
+                        help="codebook folder (default: the model folder's codebook/)")
+    parser.add_argument("--ground-truth", type=Path, required=True,
+                        help="ground_truth.json (videos with split and steps with captions)")
+    parser.add_argument("--out", type=Path, default=Path("report"),
+                        help="report folder (default: %(default)s)")
+    parser.add_argument("--rows", nargs="+", choices=ROWS, default=list(ROWS))
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--beam", type=int, default=defaults.beam_size,
+                        help="beam size (default: %(default)s)")
+    parser.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from videobert.tasks.cli_common import write_report
+
+    config = CaptionTrainConfig(epochs=args.epochs, seed=args.seed, beam_size=args.beam)
+    result = run_captioning(args.model, args.features, args.codebook, args.ground_truth,
+                            rows=args.rows, config=config, device=args.device)
+    write_report(args.out, "caption", result.to_dict(), result.to_markdown())
+    print(f"[caption] {result.seconds:.1f} s")
+    return 0
