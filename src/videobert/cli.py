@@ -23,6 +23,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "retrieval": ("videobert.tasks.retrieval", "text -> video retrieval (R@k, median rank)"),
     "text2video": ("videobert.tasks.text_to_video", "sentence -> visual words -> storyboard"),
     "forecast": ("videobert.tasks.forecasting", "predict the next clips' visual words"),
+    "caption": ("videobert.tasks.captioning", "captioning from clip / VideoBERT features (3 rows)"),
+    "finetune": ("videobert.tasks.finetune", "fine-tune a step classifier: `finetune train|eval`"),
 }
 
 
