@@ -29,7 +29,7 @@ from videobert.io import atomic_path, read_json, write_json
 TREE_FILE = "tree.npz"
 CENTROIDS_FILE = "centroids.npy"
 META_FILE = "meta.json"
-LABEL_CHUNK = 16384  # node members labelled per faiss search (64 MiB of float32 at D=1024)
+LABEL_CHUNK = 4096  # node members labelled per faiss search (16 MiB of float32 at D=1024)
 
 # Each node's k-means trains on at most this many points per centroid (faiss's own default
 # subsampling); k-means centroids of 12 clusters are stable well before 256 * 12 points.
@@ -70,15 +70,18 @@ def kmeans_plus_plus(points: np.ndarray, k: int, rng: np.random.Generator) -> np
     """k-means++ seeding (Arthur & Vassilvitskii, 2007): each new centre is drawn with probability
     proportional to the squared distance to the nearest centre so far. faiss starts from random
     points, which on well-separated data often puts two centres in one cluster for good."""
-    first = points[rng.integers(len(points))]
-    centres = [first]
-    d2 = ((points - first) ** 2).sum(1, dtype=np.float64)
+    sq = np.einsum("nd,nd->n", points, points, dtype=np.float64)  # (n,) ||p||^2
+    pick = int(rng.integers(len(points)))
+    picks = [pick]
+    # ||p - c||^2 = ||p||^2 + ||c||^2 - 2 p.c: no (n, D) temporaries
+    d2 = np.maximum(sq + sq[pick] - 2.0 * (points @ points[pick]), 0.0)
     for _ in range(1, k):
         total = d2.sum()
-        pick = rng.integers(len(points)) if total <= 0 else rng.choice(len(points), p=d2 / total)
-        centres.append(points[pick])
-        d2 = np.minimum(d2, ((points - points[pick]) ** 2).sum(1, dtype=np.float64))
-    return np.stack(centres).astype(np.float32)
+        n = len(points)
+        pick = int(rng.integers(n) if total <= 0 else rng.choice(n, p=d2 / total))
+        picks.append(pick)
+        d2 = np.minimum(d2, np.maximum(sq + sq[pick] - 2.0 * (points @ points[pick]), 0.0))
+    return points[picks].astype(np.float32)
 
 
 def _kmeans(points: np.ndarray, k: int, seed: int, niter: int) -> np.ndarray:
