@@ -28,15 +28,21 @@ def read_metrics(run: Path) -> tuple[list[dict], list[dict]]:
 
 @pytest.mark.skipif(not TORCHRUN.exists(), reason=f"torchrun not found beside {sys.executable}")
 def test_two_gloo_ranks_match_one_process(tmp_path):
+    """The 2-rank run is also killed after step 2 and resumed, so the comparison covers a
+    multi-rank checkpoint (one RNG file per rank) and resume too."""
     corpus = write_corpus(tmp_path / "corpus", n_videos=10, segments_per_video=6)
     command = [str(TORCHRUN), "--standalone", "--nproc_per_node", "2", "-m", "videobert.cli",
                "pretrain", str(corpus), "--out", str(tmp_path / "ddp"), "--device", "cpu"]
     for setting in SETTINGS:
         command += ["--set", setting]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "world size 2" in done.stdout + done.stderr
+    for extra in (["--set", "train.stop_after=2"], ["--resume"]):
+        done = subprocess.run(command + extra, env=env, capture_output=True, text=True,
+                              timeout=240)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        assert "world size 2" in done.stdout + done.stderr
+    assert sorted(p.name for p in (tmp_path / "ddp" / "checkpoints" / "step-00000002").iterdir()) \
+        == ["rng-rank0.pt", "rng-rank1.pt", "state.pt"]
 
     before = torch.get_num_threads()
     torch.set_num_threads(1)
