@@ -18,7 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="configs/<preset>.yaml or a YAML path (tiny, demo, base, paper)")
     parser.add_argument("--init", default=None,
                         help="start from this BERT (folder or hub id; 'minilm' = bundled "
-                             "all-MiniLM-L6-v2); overrides model.init")
+                             "all-MiniLM-L6-v2); overrides model.init; model.size must match "
+                             "it (--preset demo is MiniLM-sized, base/paper BERT-base/large)")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="SECTION.KEY=VALUE",
                         help="override a config value, e.g. --set train.lr=1e-4 (repeatable)")
