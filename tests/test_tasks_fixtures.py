@@ -9,8 +9,9 @@ should.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -40,6 +41,17 @@ N_VISUAL = 12
 N_CLIPS = 12
 CLIP_S = 1.5
 FEATURE_DIM = 8
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Tiny models run fastest on one thread; on a busy machine extra threads only spin."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def make_tokenizer():
@@ -139,6 +151,12 @@ def write_world(root: Path, seed: int = 0) -> SimpleNamespace:
 @pytest.fixture
 def world(tmp_path: Path) -> SimpleNamespace:
     return write_world(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    with torch_threads(1):
+        yield
 
 
 # ---------------------------------------------------------------------------------------------

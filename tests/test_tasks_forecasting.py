@@ -16,6 +16,7 @@ from test_tasks_fixtures import (
     make_layout,
     make_model,
     make_tokenizer,
+    torch_threads,
     write_world,
 )
 from videobert.metrics import forecast_topk_accuracy
@@ -31,6 +32,12 @@ from videobert.tasks.forecasting import (
 )
 from videobert.tasks.steps import Step
 from videobert.tasks.storyboard import StoryRow, storyboard_size
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from test_tasks_fixtures import (
     make_layout,
     make_model,
     make_tokenizer,
+    torch_threads,
     write_world,
 )
 from videobert.tasks import inputs
@@ -33,6 +34,12 @@ from videobert.tasks.retrieval import (
 from videobert.tasks.steps import Step
 
 ID = {w: i for i, w in enumerate(WORDS)}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from test_tasks_fixtures import (
     make_layout,
     make_model,
     make_tokenizer,
+    torch_threads,
     write_world,
 )
 from videobert.tasks.storyboard import (
@@ -29,6 +30,12 @@ from videobert.tasks.storyboard import (
     storyboard_size,
 )
 from videobert.tasks.text_to_video import generate_visual_words, render_generation
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from test_tasks_fixtures import (
     make_layout,
     make_model,
     make_tokenizer,
+    torch_threads,
     write_world,
 )
 from videobert.tasks import inputs
@@ -31,6 +32,12 @@ from videobert.tasks.zero_shot import (
 )
 
 ID = {w: i for i, w in enumerate(WORDS)}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture
@@ -92,14 +99,18 @@ def test_rigged_model_ranks_multi_piece_candidates_first():
     assert verb_s.shape == (2, 4) and noun_s.shape == (2, 4)
     assert [VERBS[i] for i in np.argsort(-verb_s[0])[:2]] == ["whisk", "fry"]
     assert [NOUNS[i] for i in np.argsort(-noun_s[0])[:2]] == ["onion", "tomato"]
-    # whisk's score is the mean log-prob of its pieces over the text vocabulary
+    # whisk's pair with a noun scores the mean log-prob of its pieces (over the text vocabulary)
+    # plus the noun's; the verb's score sums its pairs' probabilities over the nouns
     text_logits = torch.zeros(layout.n_text)
     text_logits[[ID["wh"], ID["##isk"]]] = 5.0
     text_logits[ID["fry"]] = 4.0
     text_logits[[ID["on"], ID["##ion"]]] = 6.0
     text_logits[ID["tomato"]] = 3.0
-    expected = torch.log_softmax(text_logits, 0)[ID["wh"]].item()
-    assert verb_s[0, VERBS.index("whisk")] == pytest.approx(expected, abs=1e-5)
+    lp = torch.log_softmax(text_logits, 0)
+    nouns = torch.stack([lp[ID["egg"]], (lp[ID["on"]] + lp[ID["##ion"]]) / 2, lp[ID["tomato"]],
+                         lp[ID["milk"]]])
+    expected = (lp[ID["wh"]] + lp[ID["##isk"]]) / 2 + torch.logsumexp(nouns, 0)
+    assert verb_s[0, VERBS.index("whisk")] == pytest.approx(expected.item(), abs=1e-5)
 
 
 def test_scores_match_a_direct_forward_pass_of_the_real_model():
@@ -112,19 +123,24 @@ def test_scores_match_a_direct_forward_pass_of_the_real_model():
         model, template, candidate_pieces(tok, VERBS, "verb"),
         candidate_pieces(tok, NOUNS, "noun"), [[5], video],
     )
-    expected = []
-    for verb_width in (1, 2):  # verbs are 1 or 2 pieces: onion's score averages both prompts
-        example, _, noun_pos = build_prompt(template, layout, verb_width, 2, video)
+    pairs = []  # onion with each verb, each pair in the prompt of its own widths
+    for verb in VERBS:
+        verb_ids = tok.encode(verb, add_special_tokens=False)
+        example, verb_pos, noun_pos = build_prompt(template, layout, len(verb_ids), 2, video)
         ids = torch.tensor([example.ids])
         labels = torch.full_like(ids, -100)
         labels[0, example.slots] = 0
         with torch.no_grad():
             out = model(ids, torch.tensor([example.types]), torch.ones_like(ids, dtype=bool),
                         labels)
-        rows = [example.slots.index(p) for p in noun_pos]
-        logp = torch.log_softmax(out.mlm_logits[rows, : layout.n_text], -1)
-        expected.append((logp[0, ID["on"]] + logp[1, ID["##ion"]]).item() / 2)
-    assert noun_s[1, NOUNS.index("onion")] == pytest.approx(np.mean(expected), abs=1e-4)
+        logp = torch.log_softmax(out.mlm_logits[:, : layout.n_text], -1)  # rows = slots
+        verb_lp = np.mean([logp[example.slots.index(p), t].item()
+                           for p, t in zip(verb_pos, verb_ids, strict=True)])
+        noun_lp = np.mean([logp[example.slots.index(p), t].item()
+                           for p, t in zip(noun_pos, [ID["on"], ID["##ion"]], strict=True)])
+        pairs.append(verb_lp + noun_lp)
+    expected = torch.logsumexp(torch.tensor(pairs), 0).item()
+    assert noun_s[1, NOUNS.index("onion")] == pytest.approx(expected, abs=1e-4)
     assert noun_s[0, NOUNS.index("onion")] != pytest.approx(noun_s[1, NOUNS.index("onion")])
 
 

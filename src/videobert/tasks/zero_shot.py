@@ -5,7 +5,8 @@ the verb and noun lists are ranked by how likely the model finds each word in it
 of m WordPieces gets m ``[MASK]`` slots; its score is the **mean** of its pieces' log-probs
 (log-softmax over the text vocabulary), so long words are not penalised for their length. One
 forward pass per distinct (verb pieces, noun pieces) combination, batched over examples; a
-verb's score is the mean of its scores over the noun slot widths (and vice versa).
+(verb, noun) pair is scored in the prompt of its own widths, and a verb's score is the
+log-sum-exp of its pairs over the nouns (and vice versa), see ``score_candidates``.
 
 Three rows, as in the paper's table: the language prior (the template alone, no video), the
 cross-modal model, and a supervised reference (a linear probe on mean-pooled clip features,
@@ -124,7 +125,14 @@ def score_candidates(
     batch_size: int = 64,
     max_video_words: int = 64,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Scores (mean piece log-prob) of every verb and noun for every example.
+    """Scores of every verb and noun for every example.
+
+    Each (verb, noun) pair is scored in the prompt with its own slot widths: the sum of the
+    verb's and the noun's mean piece log-probs there. A verb's score is the log-sum-exp of its
+    pairs over the nouns (its marginal), a noun's over the verbs. With one-piece words this
+    ranks exactly as the slot's own log-prob. One forward pass per distinct slot-width pair.
+    (Caveat: a prompt's widths are themselves a hint, e.g. two verb slots say "a two-piece
+    verb"; with candidates of mixed widths the ranking carries that bias.)
 
     ``videos``: one list of visual words (codebook indices) per example, or ``None`` for the
     language prior, whose scores are the same for every example (shape (1, n)).
@@ -136,11 +144,9 @@ def score_candidates(
         [None] if videos is None else [subsample(v, video_limit) for v in videos]
     )
     E = len(vids)
-    verb_widths = sorted({len(p) for p in verb_pieces})
-    noun_widths = sorted({len(p) for p in noun_pieces})
-    verb_scores = np.zeros((E, len(verb_pieces)))
-    noun_scores = np.zeros((E, len(noun_pieces)))
-    for vw, nw in itertools.product(verb_widths, noun_widths):
+    pair = torch.empty(E, len(verb_pieces), len(noun_pieces))  # joint scores, all filled below
+    for vw, nw in itertools.product(sorted({len(p) for p in verb_pieces}),
+                                    sorted({len(p) for p in noun_pieces})):
         examples, verb_pos, noun_pos = [], [], []
         for words in vids:
             example, verb_pos, noun_pos = build_prompt(template, layout, vw, nw, words)
@@ -150,19 +156,20 @@ def score_candidates(
         logp = torch.log_softmax(logits[..., : layout.n_text], dim=-1)  # text words only
         verb_lp = logp[:, [slots.index(p) for p in verb_pos]]  # (E, vw, n_text)
         noun_lp = logp[:, [slots.index(p) for p in noun_pos]]  # (E, nw, n_text)
-        for j, piece in enumerate(verb_pieces):
-            if len(piece) == vw:
-                verb_scores[:, j] += _mean_piece_logp(verb_lp, piece) / len(noun_widths)
-        for j, piece in enumerate(noun_pieces):
-            if len(piece) == nw:
-                noun_scores[:, j] += _mean_piece_logp(noun_lp, piece) / len(verb_widths)
-    return verb_scores, noun_scores
+        verbs = [j for j, piece in enumerate(verb_pieces) if len(piece) == vw]
+        nouns = [j for j, piece in enumerate(noun_pieces) if len(piece) == nw]
+        v_scores = torch.stack([_mean_piece_logp(verb_lp, verb_pieces[j]) for j in verbs], 1)
+        n_scores = torch.stack([_mean_piece_logp(noun_lp, noun_pieces[j]) for j in nouns], 1)
+        pair[:, torch.tensor(verbs)[:, None], torch.tensor(nouns)[None, :]] = (
+            v_scores[:, :, None] + n_scores[:, None, :]
+        )  # (E, verbs of width vw, nouns of width nw)
+    return pair.logsumexp(2).numpy(), pair.logsumexp(1).numpy()
 
 
-def _mean_piece_logp(slot_logp: torch.Tensor, piece: Sequence[int]) -> np.ndarray:
+def _mean_piece_logp(slot_logp: torch.Tensor, piece: Sequence[int]) -> torch.Tensor:
     """(E, m, n_text) log-probs at m slots -> (E,) mean log-prob of piece i at slot i."""
     index = torch.tensor(piece)[None, :, None].expand(slot_logp.shape[0], -1, 1)
-    return slot_logp.gather(2, index).squeeze(2).mean(1).numpy()
+    return slot_logp.gather(2, index).squeeze(2).mean(1)
 
 
 # ---------------------------------------------------------------------------------------------
