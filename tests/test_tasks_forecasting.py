@@ -141,6 +141,24 @@ def test_cli_writes_the_report(world, tmp_path):
     assert len(list(out.glob("forecast_00_*.png"))) == 1
 
 
+def test_task_data_loads_a_model_folder_and_its_codebook(world, tmp_path):
+    from videobert.tasks.cli_common import load_task_data
+
+    tok = make_tokenizer()
+    folder = make_model(make_layout(tok)).save_pretrained(
+        tmp_path / "model", tokenizer=tok, codebook_dir=world.codebook
+    )
+    data = load_task_data(folder, world.ground_truth)
+    assert data.codebook_dir == folder / "codebook"
+    assert len(data.split("train")) == len(data.split("val")) == 6
+    assert data.tokenizer.encode("onion", add_special_tokens=False) == tok.encode(
+        "onion", add_special_tokens=False)
+    assert data.model.layout == make_layout(tok) and not data.model.training
+    (folder / "codebook" / "assignments.parquet").unlink()
+    with pytest.raises(FileNotFoundError, match="assignments"):
+        load_task_data(folder, world.ground_truth)
+
+
 def test_forecast_example_targets_must_fit_the_codebook():
     layout = make_layout()
     with pytest.raises(ValueError, match="visual word ids"):

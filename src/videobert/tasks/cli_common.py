@@ -50,8 +50,21 @@ def load_model(args: argparse.Namespace) -> tuple[Any, Any, Path]:
     return model, tokenizer, Path(args.codebook or codebook_dir)
 
 
+def load_task_data(
+    model_dir: str | Path,
+    ground_truth: str | Path,
+    codebook_dir: str | Path | None = None,
+    device: str = "cpu",
+) -> TaskData:
+    """Model, tokenizer, codebook (default: the model folder's), ground truth, and every
+    step's visual words: what each task function takes."""
+    args = argparse.Namespace(model=model_dir, ground_truth=ground_truth,
+                              codebook=codebook_dir, device=device)
+    return load(args)
+
+
 def load(args: argparse.Namespace) -> TaskData:
-    """Model, tokenizer, codebook, ground truth and every step's visual words."""
+    """``load_task_data`` from the verbs' arguments (model, ground_truth, codebook, device)."""
     from videobert.tasks.steps import load_video_words
 
     model, tokenizer, codebook_dir = load_model(args)
