@@ -208,7 +208,9 @@ def test_three_rows_with_the_real_model(world):
         for value in dataclasses.asdict(row).values():
             assert isinstance(value, str) or 0.0 <= value <= 1.0
     assert "| supervised" in result.to_markdown()
-    assert result.n_examples == 6
+    assert result.n_examples == 6 and result.n_left_out == 0
+    fewer = evaluate_zero_shot(model, tok, val, VERBS[:3], NOUNS)  # whisk steps left out
+    assert fewer.n_left_out == sum(s.verb == "whisk" for s in val) > 0
 
 
 def test_cli_writes_the_report(world, tmp_path):
@@ -223,7 +225,7 @@ def test_cli_writes_the_report(world, tmp_path):
     assert code == 0
     figures = json.loads((out / "zeroshot.json").read_text())
     assert len(figures["rows"]) == 3 and figures["n_examples"] == 6
-    assert (out / "zeroshot.md").read_text().count("\n| ") == 4  # header + 3 rows
+    assert (out / "zeroshot.md").read_text().count("\n| ") == 5  # header, 3 rows, chance
 
 
 def test_slot_logits_needs_equal_slot_counts():

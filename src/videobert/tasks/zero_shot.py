@@ -253,6 +253,7 @@ class ZeroShotResult:
     n_nouns: int
     template: str
     chance_top1: dict[str, float]
+    n_left_out: int = 0  # steps whose verb or noun is not in the candidate lists
 
     def row(self, method: str) -> ZeroShotRow:
         for r in self.rows:
@@ -276,6 +277,11 @@ class ZeroShotResult:
                 f"| {r.method} | {r.verb_top1:.3f} | {r.verb_top5:.3f} | {r.noun_top1:.3f} |"
                 f" {r.noun_top5:.3f} |"
             )
+        chance5 = {k: min(1.0, 5 * v) for k, v in self.chance_top1.items()}
+        lines.append(
+            f"| chance | {self.chance_top1['verb']:.3f} | {chance5['verb']:.3f} |"
+            f" {self.chance_top1['noun']:.3f} | {chance5['noun']:.3f} |"
+        )
         return "\n".join(lines) + "\n"
 
 
@@ -300,9 +306,13 @@ def evaluate_zero_shot(
 ) -> ZeroShotResult:
     """The three rows on ``steps`` (e.g. the val split); the probe needs ``train_steps`` and
     ``features_dir``, and is left out without them."""
+    n_given = len(steps)
     steps = [s for s in steps if s.verb in verbs and s.noun in nouns]
     if not steps:
         raise ValueError("no step has a verb and a noun from the candidate lists")
+    if len(steps) < n_given:
+        print(f"[zeroshot] {n_given - len(steps)} of {n_given} steps left out: their verb or "
+              "noun is not in the candidate lists")
     verb_t = np.array([list(verbs).index(s.verb) for s in steps])
     noun_t = np.array([list(nouns).index(s.noun) for s in steps])
     tmpl = Template.parse(template, tokenizer)
@@ -334,7 +344,7 @@ def evaluate_zero_shot(
                          verb_t, noun_t))
     return ZeroShotResult(
         rows, E, len(verbs), len(nouns), template,
-        {"verb": 1 / len(verbs), "noun": 1 / len(nouns)},
+        {"verb": 1 / len(verbs), "noun": 1 / len(nouns)}, n_given - E,
     )
 
 
