@@ -92,6 +92,26 @@ def test_select_clips_subsamples_long_steps_and_references(world):
     assert references_of(world.steps[0], gt) == ["a", "b"]
 
 
+def test_select_clips_skips_clips_without_a_word(world):
+    import dataclasses
+
+    step = world.steps[1]  # clips 2 and 3; pretend clip 3 had no word and clip 4 is in the step
+    words = world.video_words["vid0"].copy()
+    words[3] = -1
+    gappy = dataclasses.replace(step, last_clip=4, words=(int(words[2]), int(words[4])))
+    with pytest.raises(ValueError, match="video_words"):
+        select_clips([gappy], 32)
+    (item,) = select_clips([gappy], 32, {"vid0": words})
+    assert item.clips == (2, 4) and item.words == gappy.words
+
+
+def test_missing_features_name_the_file(world, tmp_path):
+    items = select_clips(world.steps, 32)
+    (world.features / "vid1.npy").unlink()
+    with pytest.raises(FileNotFoundError, match="vid1.npy"):
+        clip_feature_sequences(items, world.features)
+
+
 def test_vocab_round_trip_and_unknown_pieces():
     vocab = CaptionVocab.from_captions([[15, 12, 20], [16, 12, 21, 22]])
     assert len(vocab) == 4 + 6

@@ -478,6 +478,7 @@ def run_captioning(
     device: str = "cpu",
     n_examples: int = 8,
     progress: bool = True,
+    template: str = DEFAULT_TEMPLATE,
 ) -> CaptionResult:
     """Load a model folder, the ground truth and the codebook's clip assignments, and evaluate
     the three rows; ``result.metrics`` is ``{row: {metric: value}}``.
@@ -514,7 +515,7 @@ def run_captioning(
     train = [s for s in steps if s.split == "train"]
     val = [s for s in steps if s.split == "val"]
     return evaluate_captioning(
-        model, tokenizer, train, val, features_dir, gt, rows, config, device=device,
+        model, tokenizer, train, val, features_dir, gt, rows, config, template, device=device,
         n_examples=n_examples, progress=progress, video_words=video_words,
     )
 
@@ -539,6 +540,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--beam", type=int, default=defaults.beam_size,
                         help="beam size (default: %(default)s)")
+    parser.add_argument("--template", default=DEFAULT_TEMPLATE,
+                        help="prompt for the VideoBERT features, with {verb} and {noun} slots "
+                        "(default: %(default)r)")
     parser.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
 
 
@@ -547,7 +551,8 @@ def run(args: argparse.Namespace) -> int:
 
     config = CaptionTrainConfig(epochs=args.epochs, seed=args.seed, beam_size=args.beam)
     result = run_captioning(args.model, args.features, args.codebook, args.ground_truth,
-                            rows=args.rows, config=config, device=args.device)
+                            rows=args.rows, config=config, device=args.device,
+                            template=args.template)
     write_report(args.out, "caption", result.to_dict(), result.to_markdown())
     print(f"[caption] {result.seconds:.1f} s")
     return 0
