@@ -216,11 +216,12 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     sizes = (args.sizes or ("tiny,minilm,base" if cuda else "tiny,minilm")).split(",")
-    batch_size = args.batch_size or (64 if cuda else 16)
-    n_batches = 8  # distinct batches (shapes); warming up on each keeps one-off kernel
-    # selection / allocator growth for a new shape out of the timed steps
-    warmup = n_batches if args.warmup is None else args.warmup
-    steps = args.steps or ((20 if cuda else 4) if args.quick else (100 if cuda else 15))
+    # A GPU needs large batches to be busy (at 64 x 128 tokens both sides are launch-bound).
+    batch_size = args.batch_size or (512 if cuda else 16)
+    n_batches = 8  # distinct batches (shapes); on a GPU, warming up on each keeps one-off
+    # kernel selection and allocator growth for a new shape out of the timed steps
+    warmup = args.warmup if args.warmup is not None else (n_batches if cuda else 2)
+    steps = args.steps or ((10 if cuda else 4) if args.quick else (30 if cuda else 15))
     peak_seconds = 1.0 if args.quick else 3.0
 
     print(f"device {device} ({torch.cuda.get_device_name() if cuda else platform.processor()}), "

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -121,7 +119,6 @@ def test_tiny_batch_overfits():
     model = VideoBert(config)
     ids, tt, mask, labels, alignment = make_batch()
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
-    start = time.perf_counter()
     first = None
     for _ in range(300):
         opt.zero_grad()
@@ -134,7 +131,6 @@ def test_tiny_batch_overfits():
     assert first > 3.0  # ln(240) + ln(2) at start: the test starts far from the answer
     last = float(loss.detach())
     assert last < 0.01, f"loss {last:.4f} after 300 steps (from {first:.3f})"
-    assert time.perf_counter() - start < 30
 
 
 def test_save_and_load_roundtrip(tmp_path):

@@ -159,9 +159,8 @@ class Dropout(nn.Module):
         if x.device.type != "cpu":
             return F.dropout(x, self.p, training=True)
         threshold = round(self.p * (1 << 15))
-        bits = torch.empty(x.shape, dtype=torch.int16).random_(0, 1 << 15)
-        keep = (bits >= threshold).to(x.dtype) * ((1 << 15) / ((1 << 15) - threshold))
-        return x * keep
+        keep = torch.empty(x.shape, dtype=torch.int16).random_(0, 1 << 15) >= threshold
+        return (x * keep).mul_((1 << 15) / ((1 << 15) - threshold))  # bool mask: no cast pass
 
 
 class Embeddings(nn.Module):
@@ -201,7 +200,7 @@ class SelfAttention(nn.Module):
         if p > 0.0 and x.device.type == "cpu":
             # SDPA's CPU flash kernel has no dropout; its fallback draws the mask with the slow
             # bernoulli_. The same computation written out, with our faster dropout mask:
-            scores = q @ k.transpose(-1, -2) * (D // H) ** -0.5  # (B, H, T, T)
+            scores = (q * (D // H) ** -0.5) @ k.transpose(-1, -2)  # (B, H, T, T)
             if attn_mask is not None:
                 scores = scores.masked_fill(~attn_mask, float("-inf"))
             y = self.attention_dropout(scores.softmax(-1)) @ v  # (B, H, T, D/H)
