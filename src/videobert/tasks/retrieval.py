@@ -41,12 +41,18 @@ def alignment_similarity(
     tokens = [inputs.visual_tokens(layout, v) for v in videos]
     # Steps of one action often share a caption: score each distinct sentence once.
     distinct = list(dict.fromkeys(tuple(t) for t in texts))
-    rows = np.empty((len(distinct), len(videos)), dtype=np.float32)
-    # One query's G pairs at a time: memory stays bounded by the gallery size.
-    for q in tqdm(range(len(distinct)), desc="alignment retrieval", unit="query",
-                  disable=not progress):
-        pairs = [inputs.joint_sequence(layout, distinct[q], video) for video in tokens]
-        rows[q] = inputs.alignment_scores(model, pairs, batch_size)
+    G = len(videos)
+    flat = np.empty(len(distinct) * G, dtype=np.float32)  # pair p = (query p // G, video p % G)
+    # Full batches across query boundaries; pairs are built one batch at a time (low memory).
+    with tqdm(total=len(flat), desc="alignment retrieval", unit="pair",
+              disable=not progress) as bar:
+        for start in range(0, len(flat), batch_size):
+            stop = min(len(flat), start + batch_size)
+            pairs = [inputs.joint_sequence(layout, distinct[p // G], tokens[p % G])
+                     for p in range(start, stop)]
+            flat[start:stop] = inputs.alignment_scores(model, pairs, batch_size)
+            bar.update(stop - start)
+    rows = flat.reshape(len(distinct), G)
     index = {text: i for i, text in enumerate(distinct)}
     return rows[[index[tuple(t)] for t in texts]]
 
