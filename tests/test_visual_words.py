@@ -239,6 +239,7 @@ def test_codebook_stage_writes_a_complete_folder(pipeline):
     saw_words = set(codebook.assign(arrays["saw"]).tolist())
     images = {p.name for p in (out / "exemplars").glob("word_*.jpg")}
     assert images == {f"word_{w:05d}.jpg" for w in cook_words | saw_words}
+    assert meta["exemplar_images"] == len(images) + 1  # + overview.jpg
     # each tile is the middle frame of one of the word's 2 nearest clips (grey for saw's)
     leaf = codebook.leaf_centroids
     candidates = []  # (word, distance, video, clip)

@@ -214,7 +214,9 @@ def _fingerprint(features_dir: Path) -> str:
     return hashlib.sha1((features_dir / "manifest.json").read_bytes()).hexdigest()
 
 
-def _already_done(out_dir: Path, features_dir: Path, config: CodebookConfig) -> dict | None:
+def _already_done(
+    out_dir: Path, features_dir: Path, segments: str | None, config: CodebookConfig
+) -> dict | None:
     """The previous meta.json if ``out_dir`` holds a complete codebook for these inputs."""
     meta_path = out_dir / META_FILE
     needed = [CENTROIDS_FILE, TREE_FILE, USAGE_FILE, ASSIGNMENTS_FILE]
@@ -228,6 +230,7 @@ def _already_done(out_dir: Path, features_dir: Path, config: CodebookConfig) -> 
         meta.get("config") == to_dict(config)
         and meta.get("features") == str(features_dir.resolve())
         and meta.get("features_manifest_sha1") == _fingerprint(features_dir)
+        and meta.get("segments") == segments
     )
     return meta if same else None
 
@@ -243,13 +246,18 @@ def run_codebook(
     features_dir, out_dir = Path(features_dir), Path(out_dir)
     report = StageReport("codebook")
     manifest = read_features_manifest(features_dir)
-    if not force and (previous := _already_done(out_dir, features_dir, config)) is not None:
+    if segments_dir is None and manifest.get("segments"):
+        segments_dir = manifest["segments"]  # features stage may record where its segments are
+    segments = str(Path(segments_dir).resolve()) if segments_dir else None
+    previous = None if force else _already_done(out_dir, features_dir, segments, config)
+    if previous is not None:
         _log(f"{out_dir} already holds a complete codebook for these features; nothing to do")
         # the same inputs were skipped last time: keep the exit status honest
         report.skipped.extend(Skip(**item) for item in previous.get("skipped", []))
         return report
     dim = int(manifest["dim"])
     n_words = config.k**config.depth
+    sources = video_sources(Path(segments_dir) if segments_dir else None)  # fail before fitting
 
     files = check_feature_files(features_dir, manifest, report)
     if not files:
@@ -281,11 +289,9 @@ def run_codebook(
     usage = usage_summary(assignments.word, codebook.n_words)
     write_json(out_dir / USAGE_FILE, usage)
 
-    if segments_dir is None and manifest.get("segments"):
-        segments_dir = manifest["segments"]  # features stage may record where its segments are
-    sources = video_sources(Path(segments_dir) if segments_dir else None)
+    images = 0
     if config.exemplars > 0 and sources:
-        write_exemplars(
+        images = write_exemplars(
             out_dir / "exemplars",
             assignments,
             sources,
@@ -294,8 +300,11 @@ def run_codebook(
             per_word=config.exemplars,
             report=report,
         )
-    elif config.exemplars > 0:
-        _log("no segments folder given: exemplar thumbnails need the video files, skipping them")
+    else:
+        for stale in (out_dir / "exemplars").glob("*.jpg"):  # from an earlier run
+            stale.unlink()
+        if config.exemplars > 0:
+            _log("no segments folder given: exemplar thumbnails need the video files; none made")
 
     codebook.meta.update(
         backbone=manifest.get("backbone"),
@@ -306,11 +315,12 @@ def run_codebook(
         sample_size=sample_size,
         features=str(features_dir.resolve()),
         features_manifest_sha1=_fingerprint(features_dir),
-        segments=str(Path(segments_dir).resolve()) if segments_dir else None,
+        segments=segments,
         n_videos=len({int(v) for v in np.unique(assignments.video)}),
         n_clips=int(len(assignments.word)),
         used_words=usage["used_words"],
         perplexity=usage["perplexity"],
+        exemplar_images=images,
         assign_seconds=round(assign_seconds, 3),
         config=to_dict(config),
         skipped=report.to_list(),
