@@ -112,8 +112,10 @@ def write_world(root: Path, seed: int = 0) -> SimpleNamespace:
     (codebook / "exemplars").mkdir(parents=True)
     (codebook / "meta.json").write_text(json.dumps({"fps": 20, "clip_frames": 30}))
     for word in range(0, N_VISUAL, 2):  # odd words have no exemplar: grey placeholder tiles
-        color = tuple(int(c) for c in rng.integers(0, 255, 3))
-        Image.new("RGB", (40, 30), color).save(codebook / "exemplars" / f"word_{word:05d}.jpg")
+        # a strip of 4 square frames, as the codebook writes: the first one has its own color
+        strip = Image.new("RGB", (120, 30), (20, 20, 20))
+        strip.paste(tuple(int(c) for c in rng.integers(100, 255, 3)), (0, 0, 30, 30))
+        strip.save(codebook / "exemplars" / f"word_{word:05d}.jpg")
     features = root / "features"
     features.mkdir()
     videos, rows = {}, {"video_id": [], "clip": [], "word": []}

@@ -88,12 +88,14 @@ def test_storyboard_size_tiles_and_placeholders(world, tmp_path):
     assert img.size == (width, height)
     pixels = np.asarray(img).astype(int)
 
-    def tile_corner(row, col):  # a pixel near the tile's corner: away from any drawn text
-        return pixels[TITLE_H + row * (32 + CAPTION_H + GAP) + 3, GAP + LABEL_W + col * 36 + 3]
+    def tile_pixel(row, col, offset):
+        return pixels[TITLE_H + row * (32 + CAPTION_H + GAP) + offset,
+                      GAP + LABEL_W + col * 36 + offset]
 
-    exemplar = np.asarray(Image.open(world.codebook / "exemplars" / "word_00000.jpg"))[5, 5]
-    assert np.abs(tile_corner(0, 0) - exemplar).max() <= 12  # word 0: its exemplar (JPEG)
-    assert tuple(tile_corner(0, 1)) == MISSING  # word 1 has no exemplar: grey
+    first_frame = np.asarray(Image.open(world.codebook / "exemplars" / "word_00000.jpg"))[15, 15]
+    for offset in (3, 16, 28):  # word 0: the whole tile is the strip's first frame (JPEG)
+        assert np.abs(tile_pixel(0, 0, offset) - first_frame).max() <= 12
+    assert tuple(tile_pixel(0, 1, 3)) == MISSING  # word 1 has no exemplar: grey
     with pytest.raises(ValueError, match="at least one row"):
         render_storyboard([], tmp_path / "none.png", None)
 

@@ -1,7 +1,9 @@
 """Storyboards: rows of visual words drawn as their exemplar frames, with labels and a title.
 
-A word's tile is ``codebook/exemplars/word_NNNNN.jpg`` resized to a square; a word without an
-exemplar is a grey tile showing its id, so a storyboard never fails for a missing thumbnail.
+A word's tile is ``codebook/exemplars/word_NNNNN.jpg``: that file is a strip of square frames
+(the clips nearest to the word's centroid, nearest first), so the tile is its first square, the
+nearest clip's middle frame, undistorted. A word without an exemplar is a grey tile showing its
+id, so a storyboard never fails for a missing thumbnail.
 Layout: a title band, then one band per row (row label on the left, tiles, each tile's word id
 under it). ``storyboard_size`` gives the exact image size for a set of rows.
 """
@@ -36,13 +38,15 @@ def exemplar_path(exemplars_dir: str | Path, word: int) -> Path:
 
 
 def tile(exemplars_dir: str | Path | None, word: int, size: int) -> Image.Image:
-    """The word's exemplar resized to ``size``², or a grey tile with its id when missing."""
+    """The first frame of the word's exemplar strip at ``size``², or a grey tile with its id."""
     if exemplars_dir is not None:
         path = exemplar_path(exemplars_dir, word)
         if path.exists():
             try:
                 with Image.open(path) as img:
-                    return img.convert("RGB").resize((size, size))
+                    side = min(img.size)
+                    first = img.crop((0, 0, side, side))  # the first frame of a strip
+                    return first.convert("RGB").resize((size, size))
             except OSError:
                 pass  # unreadable thumbnail: fall through to the placeholder
     img = Image.new("RGB", (size, size), MISSING)
