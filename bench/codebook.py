@@ -6,7 +6,7 @@ time per 10k vectors for our batched tree walk, a per-node faiss loop, and the s
 
     python bench/codebook.py                 # 200k x 1024, k=12, depth=4 (paper size)
     python bench/codebook.py --n 50000       # smaller
-    python bench/codebook.py --quick         # a few seconds (make bench)
+    python bench/codebook.py --quick         # ~15 s, one thread (make bench)
 """
 
 from __future__ import annotations
@@ -151,13 +151,17 @@ def main() -> None:
     parser.add_argument("--assign-n", type=int, default=10_000, help="vectors to assign")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-sklearn", action="store_true", help="skip the (slow) baseline fit")
-    parser.add_argument("--quick", action="store_true", help="n=20000, dim=256, depth=3")
+    parser.add_argument(
+        "--quick", action="store_true", help="n=20000, dim=256, depth=3, one thread (CI smoke)"
+    )
     parser.add_argument(
         "--threads", type=int, help="cap threads of faiss, torch and BLAS (default: all cores)"
     )
     args = parser.parse_args()
     if args.quick:
         args.n, args.dim, args.depth, args.assign_n = 20_000, 256, 3, 5_000
+        # one thread: OpenMP/BLAS threads spinning on a shared CI machine take minutes here
+        args.threads = args.threads or 1
     if args.threads:
         import faiss
         import torch
