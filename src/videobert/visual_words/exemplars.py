@@ -2,13 +2,14 @@
 
 A word's image tiles the middle frames of the clips nearest to its centroid; ``overview.jpg``
 shows the most-used words. Frames come from the original videos through
-``videobert.ingest.video.read_frame``; a video that can't be read is reported and its tiles stay
-grey, the stage goes on.
+``videobert.ingest.video.read_frame``, several videos at a time; a video that can't be read is
+reported and its tiles stay grey, the stage goes on.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -86,6 +87,21 @@ def write_overview(
     _save_jpeg(grid, path)
 
 
+def _read_tiles(path: Path, times: list[float]) -> tuple[list[Image.Image | None], str | None]:
+    """Thumbnails of the frames at ``times`` of one video (in a worker thread; PyAV releases
+    the GIL while decoding). On the first failure the rest stay None and the error is returned.
+    """
+    from videobert.ingest.video import read_frame
+
+    tiles: list[Image.Image | None] = [None] * len(times)
+    for n, t in enumerate(times):
+        try:
+            tiles[n] = thumbnail(read_frame(path, t))
+        except Exception as exc:  # any decoder failure: report the video, keep going
+            return tiles, str(exc)
+    return tiles, None
+
+
 def write_exemplars(
     folder: Path,
     a: Assignments,
@@ -94,15 +110,17 @@ def write_exemplars(
     clip_frames: int,
     per_word: int,
     report: StageReport,
+    workers: int | None = None,
 ) -> int:
     """``word_NNNNN.jpg`` for every used word and ``overview.jpg``; returns images written.
 
-    Frames are read video by video (sorted by time); a word's image is written as soon as its
-    last tile is in, so only the tiles of unfinished words are held in memory.
+    Videos are read in parallel (``workers`` threads, default one per CPU, at most 8), each
+    front to back; a word's image is written as soon as its last tile is in, so only the tiles
+    of unfinished words are held in memory.
     """
-    from tqdm.auto import tqdm
+    from concurrent.futures import ThreadPoolExecutor
 
-    from videobert.ingest.video import read_frame
+    from tqdm.auto import tqdm
 
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob("word_*.jpg"):
@@ -122,27 +140,33 @@ def write_exemplars(
     overview_words = set(np.argsort(-counts, kind="stable")[:OVERVIEW_WORDS].tolist())
     written = 0
 
-    by_video = np.lexsort((a.clip[picked], a.video[picked]))  # read each video front to back
-    failed: set[int] = set()
-    for j in tqdm(by_video, desc="exemplar frames", unit="frame"):
-        i = picked[j]
-        video, word = int(a.video[i]), int(words[j])
-        tile = None
-        if video not in failed:
-            source = sources[a.ids[video]]
-            t = (int(a.clip[i]) + 0.5) * clip_frames / fps  # middle of the clip
-            try:
-                tile = thumbnail(read_frame(source.path, t))
-            except Exception as exc:  # any decoder failure: report the video, keep going
-                failed.add(video)
-                report.skip(source.path, f"cannot read frames for exemplar thumbnails ({exc})")
-        tiles[word][int(slot[j])] = tile
-        pending[word] -= 1
-        if pending[word] == 0:
-            done = tiles.pop(word)
-            if word in overview_words:
-                firsts[word] = done[0]
-            _save_jpeg(_tile_row(done), folder / f"word_{word:05d}.jpg")
-            written += 1
+    # requests grouped by video, each video's in time order
+    by_video = np.lexsort((a.clip[picked], a.video[picked]))
+    videos = a.video[picked][by_video]
+    groups = np.split(by_video, np.flatnonzero(np.diff(videos)) + 1)
+    jobs = []
+    for group in groups:
+        video = int(a.video[picked[group[0]]])
+        times = [(int(a.clip[picked[j]]) + 0.5) * clip_frames / fps for j in group]  # mid-clip
+        jobs.append((group, sources[a.ids[video]].path, times))
+    n_workers = workers or min(8, len(os.sched_getaffinity(0)))
+    bar = tqdm(total=len(picked), desc="exemplar frames", unit="frame")
+    with ThreadPoolExecutor(max(1, n_workers)) as pool:
+        results = pool.map(lambda job: _read_tiles(job[1], job[2]), jobs)
+        for (group, path, _times), (video_tiles, error) in zip(jobs, results, strict=True):
+            if error is not None:
+                report.skip(path, f"cannot read frames for exemplar thumbnails ({error})")
+            for j, tile in zip(group, video_tiles, strict=True):
+                word = int(words[j])
+                tiles[word][int(slot[j])] = tile
+                pending[word] -= 1
+                if pending[word] == 0:
+                    done = tiles.pop(word)
+                    if word in overview_words:
+                        firsts[word] = done[0]
+                    _save_jpeg(_tile_row(done), folder / f"word_{word:05d}.jpg")
+                    written += 1
+            bar.update(len(group))
+    bar.close()
     write_overview(folder / "overview.jpg", firsts, counts)
     return written + 1
