@@ -61,20 +61,24 @@ def codebook_words(codebook_dir: Path) -> tuple[int, dict[str, np.ndarray]]:
     if meta_words is not None and int(meta_words) != n_words:
         raise ValueError(f"{codebook_dir}: meta.json says {meta_words} words, centroids {n_words}")
     table = pq.read_table(assignments_path, columns=["video_id", "clip", "word"])
-    ids = np.asarray(table.column("video_id").to_pylist(), dtype=object)
+    # integer codes per video (no Python string per clip), then one sort by (video, clip)
+    encoded = table.column("video_id").combine_chunks().dictionary_encode()
+    names = encoded.dictionary.to_pylist()
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     clips = table.column("clip").to_numpy().astype(np.int64)
     words = table.column("word").to_numpy().astype(np.int64)
     if len(words) and (words.min() < 0 or words.max() >= n_words):
         raise ValueError(f"{assignments_path}: words outside [0, {n_words})")
+    order = np.lexsort((clips, codes))
+    codes, clips, words = codes[order], clips[order], words[order]
+    bounds = np.r_[0, np.flatnonzero(np.diff(codes)) + 1, len(codes)] if len(codes) else [0]
     per_video: dict[str, np.ndarray] = {}
-    order = np.lexsort((clips, ids.astype(str))) if len(ids) else np.zeros(0, np.int64)
-    ids, clips, words = ids[order], clips[order], words[order]
-    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else []
-    bounds = list(starts) + [len(ids)]
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
         if not np.array_equal(clips[lo:hi], np.arange(hi - lo)):
-            raise ValueError(f"{assignments_path}: video {ids[lo]} has missing or repeated clips")
-        per_video[str(ids[lo])] = words[lo:hi]
+            raise ValueError(
+                f"{assignments_path}: video {names[codes[lo]]} has missing or repeated clips"
+            )
+        per_video[names[codes[lo]]] = words[lo:hi]
     return n_words, per_video
 
 

@@ -181,10 +181,13 @@ def write_assignments(path: Path, a: Assignments) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    ids = np.asarray(a.ids, dtype=object)
+    # video index -> id through a dictionary array: no Python string per clip
+    video_id = pa.DictionaryArray.from_arrays(
+        pa.array(a.video, type=pa.int32()), pa.array(a.ids, type=pa.string())
+    ).cast(pa.string())
     table = pa.table(
         {
-            "video_id": pa.array(ids[a.video] if len(a.video) else [], type=pa.string()),
+            "video_id": video_id,
             "clip": pa.array(a.clip, type=pa.int32()),
             "word": pa.array(a.word.astype(np.int32), type=pa.int32()),
         }
