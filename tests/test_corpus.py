@@ -156,6 +156,23 @@ def test_corpus_is_skipped_when_complete_and_rebuilt_when_inputs_change(corpus_i
     assert len(list(out.glob("shard-*.parquet"))) == 4
 
 
+def test_corpus_keeps_only_listed_videos(corpus_inputs: Path):
+    root = corpus_inputs
+    listed = root / "train_videos.txt"
+    listed.write_text("# the train split\nsaw\n\n")
+    out = root / "corpus"
+    run_corpus(root / "segments", root / "codebook", out, CorpusConfig(videos=str(listed)))
+    assert {r["video_id"] for r in read_rows(out)} == {"saw"}
+    videos = pq.read_table(out / "videos.parquet").to_pydict()
+    assert videos["video_id"] == ["saw"]  # unlisted videos give no video-only examples either
+    listed.write_text("saw\npan\n")  # a changed list rebuilds the corpus
+    run_corpus(root / "segments", root / "codebook", out, CorpusConfig(videos=str(listed)))
+    assert {r["video_id"] for r in read_rows(out)} == {"saw", "pan"}
+    with pytest.raises(FileNotFoundError, match="video list not found"):
+        run_corpus(root / "segments", root / "codebook", root / "c2",
+                   CorpusConfig(videos=str(root / "nope.txt")))
+
+
 def test_corpus_rejects_an_inconsistent_codebook(corpus_inputs: Path):
     root = corpus_inputs
     (root / "codebook" / "meta.json").write_text(json.dumps({"n_words": 27}))

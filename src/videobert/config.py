@@ -61,6 +61,9 @@ class CodebookConfig:
 class CorpusConfig:
     tokenizer: str | None = None  # WordPiece folder or hub id; None = bundled all-MiniLM-L6-v2
     shard_size: int = 10_000  # examples per Parquet shard
+    # A text file of video ids (one per line): only these videos enter the corpus, e.g. the
+    # train split, so that evaluation videos are never pretrained on. None = every video.
+    videos: str | None = None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -93,6 +93,7 @@ def _fingerprint(segments_dir: Path, codebook_dir: Path, config: CorpusConfig) -
         "segments_manifest_sha1": _sha1(segments_dir / "manifest.json"),
         "codebook": str(codebook_dir.resolve()),
         "codebook_meta_sha1": _sha1(codebook_dir / "meta.json"),
+        "videos_sha1": _sha1(Path(config.videos)) if config.videos else None,
     }
 
 
@@ -150,6 +151,15 @@ class ShardWriter:
         self.rows = {name: [] for name in SHARD_SCHEMA.names}
 
 
+def read_video_list(path: str | Path) -> set[str]:
+    """Video ids, one per line (blank lines and ``#`` comments ignored)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: video list not found (corpus.videos)")
+    lines = (ln.split("#", 1)[0].strip() for ln in path.read_text().splitlines())
+    return {ln for ln in lines if ln}
+
+
 def run_corpus(
     segments_dir: str | Path,
     codebook_dir: str | Path,
@@ -185,6 +195,11 @@ def run_corpus(
     n_text_tokens = n_visual_tokens = 0
     with_examples: set[str] = set()
     entries = read_json(manifest_path).get("videos", [])
+    if config.videos is not None:
+        wanted = read_video_list(config.videos)
+        entries = [e for e in entries if str(e["id"]) in wanted]
+        words_of = {v: w for v, w in words_of.items() if v in wanted}
+        _log(f"{len(entries)} videos of the segments manifest are listed in {config.videos}")
     for entry in tqdm(entries, desc="tokenising segments", unit="video"):
         video_id = str(entry["id"])
         path = segments_dir / f"{video_id}.parquet"
