@@ -36,6 +36,10 @@ def test_batched_walk_equals_naive_walk_on_a_fitted_tree():
     assert np.array_equal(codebook.assign(x, batch_size=97), expected)  # several chunks
     assert codebook.assign(x).dtype == np.int64
     assert len(np.unique(expected)) > 40  # a real spread over the 64 words, not a constant
+    words, distances = codebook.assign(x, batch_size=500, return_distances=True)
+    exact = ((x.astype(np.float64) - codebook.leaf_centroids[words]) ** 2).sum(1)
+    assert distances.dtype == np.float32
+    np.testing.assert_allclose(distances, exact, rtol=1e-4, atol=1e-3)
 
 
 def test_batched_walk_equals_naive_when_many_vectors_share_a_node():
@@ -195,9 +199,13 @@ def pipeline(tmp_path: Path):
     return tmp_path, arrays
 
 
-def test_codebook_stage_writes_a_complete_folder(pipeline):
+def test_codebook_stage_writes_a_complete_folder(pipeline, monkeypatch):
+    from videobert.visual_words import stage
     from videobert.visual_words.stage import run_codebook
 
+    # 30-row walks: cook (6) and knit (25) are pooled into one batch, saw (40) streams in two
+    # chunks, so both assignment paths are checked against Codebook.assign below
+    monkeypatch.setattr(stage, "CHUNK_ROWS", 30)
     root, arrays = pipeline
     config = CodebookConfig(k=3, depth=2, sample_size=50, seed=0, niter=10, exemplars=2)
     out = root / "codebook"

@@ -197,10 +197,13 @@ def walk(
     features: np.ndarray,
     batch_size: int = 32768,
     norms: Sequence[np.ndarray] | None = None,
-) -> np.ndarray:
+    return_distances: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Batched tree walk: the word (leaf index) of every vector, int64.
 
     ``norms``: ``squared_norms(levels)``, if the caller keeps them (``Codebook`` does).
+    ``return_distances``: also return each vector's squared distance to its word's centroid
+    (float32), from the last level's scores: no second pass over the centroids.
     """
     import torch
 
@@ -215,18 +218,23 @@ def walk(
     # scratch tensors reused across levels and batches (see _buffer)
     scratch: dict[str, torch.Tensor] = {}
     words = np.empty(len(x_all), dtype=np.int64)
+    distances = np.empty(len(x_all), dtype=np.float32)
     for start in range(0, len(x_all), batch_size):
         x = torch.from_numpy(x_all[start : start + batch_size])  # (B, D)
         # the root has one node: a plain matmul against its k children
-        node = (sq_norms[0][0][None, :] - 2.0 * (x @ tables[0][0].T)).argmin(1)  # (B,)
+        best, node = (sq_norms[0][0][None, :] - 2.0 * (x @ tables[0][0].T)).min(1)  # (B,)
         for table, sq in zip(tables[1:], sq_norms[1:], strict=True):
-            node = node * k + _descend(x, node, table, sq, scratch)
+            best, child = _descend(x, node, table, sq, scratch)
+            node = node * k + child
         words[start : start + len(x)] = node.numpy()
-    return words
+        if return_distances:  # ||x - c||^2 = ||x||^2 + (||c||^2 - 2 x.c)
+            distances[start : start + len(x)] = (best + (x * x).sum(1)).clamp_(min=0).numpy()
+    return (words, distances) if return_distances else words
 
 
 def _descend(x, node, table, sq_norm, scratch):
-    """Child index (B,) of each vector among its node's ``k`` children, one batched matmul.
+    """Best score and child index (B,) of each vector among its node's ``k`` children, with
+    one batched matmul (score = ``||c||^2 - 2 x.c``).
 
     Vectors are sorted by node and cut into tiles of ``height`` rows that each belong to one
     node (the last tile of a node is padded with copies of row 0, whose scores are ignored).
@@ -257,10 +265,13 @@ def _descend(x, node, table, sq_norm, scratch):
         out=_buffer(scratch, "dots", (n_tiles, height, k)),
     )
     scores = dots.mul_(-2.0).add_(sq_norm.index_select(0, tile_node)[:, None, :])  # (T, H, k)
-    child_sorted = scores.view(-1, k).index_select(0, dest).argmin(1)  # (B,) first index wins ties
+    # min over children: the first index wins ties, like argmin
+    best_sorted, child_sorted = scores.view(-1, k).index_select(0, dest).min(1)  # (B,)
     child = torch.empty_like(child_sorted)
     child[order] = child_sorted
-    return child
+    best = torch.empty_like(best_sorted)
+    best[order] = best_sorted
+    return best, child
 
 
 def _tile_height(counts, k: int) -> int:
@@ -365,11 +376,14 @@ class Codebook:
         }
         return cls(levels, meta)
 
-    def assign(self, features: np.ndarray, batch_size: int = 32768) -> np.ndarray:
-        """Visual-word id (int64) of each row of ``features`` (any float dtype)."""
+    def assign(
+        self, features: np.ndarray, batch_size: int = 32768, return_distances: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Visual-word id (int64) of each row of ``features`` (any float dtype); with
+        ``return_distances``, also the squared distance to the word's centroid (float32)."""
         if self._norms is None:
             self._norms = squared_norms(self.levels)
-        return walk(self.levels, features, batch_size, self._norms)
+        return walk(self.levels, features, batch_size, self._norms, return_distances)
 
     def assign_naive(self, features: np.ndarray) -> np.ndarray:
         return walk_naive(self.levels, features)

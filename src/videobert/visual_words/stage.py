@@ -28,7 +28,7 @@ from videobert.visual_words.hkmeans import CENTROIDS_FILE, META_FILE, TREE_FILE,
 
 ASSIGNMENTS_FILE = "assignments.parquet"
 USAGE_FILE = "usage.json"
-CHUNK_ROWS = 32768  # rows of one video assigned at a time (128 MiB of float32 at D=1024)
+CHUNK_ROWS = 32768  # rows assigned per tree walk (128 MiB of float32 at D=1024)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,15 +123,41 @@ def sample_features(
 
 
 def assign_all(codebook: Codebook, files: list[FeatureFile], report: StageReport) -> Assignments:
-    """Assign every clip of every file, streaming each in chunks of ``CHUNK_ROWS`` rows."""
+    """Assign every clip of every file. Short videos are pooled into batches of about
+    ``CHUNK_ROWS`` rows (one tree walk per batch, not per video); long ones stream in chunks."""
     from tqdm.auto import tqdm
 
-    leaf = codebook.leaf_centroids
     parts: list[tuple[int, np.ndarray, np.ndarray]] = []  # (video index, words, distances)
-    ids = [f.id for f in files]
+    pool: list[tuple[int, np.ndarray]] = []  # short videos waiting for a batch
+
+    def words_and_distances(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return codebook.assign(x, return_distances=True)
+
+    def flush() -> None:
+        if not pool:
+            return
+        w, d = words_and_distances(np.concatenate([x for _, x in pool]))
+        bounds = np.cumsum([0] + [len(x) for _, x in pool])
+        for (index, _), lo, hi in zip(pool, bounds[:-1], bounds[1:], strict=True):
+            parts.append((index, w[lo:hi], d[lo:hi]))
+        pool.clear()
+
     bar = tqdm(total=sum(f.n_clips for f in files), desc="assigning clips", unit="clip")
+    pooled = 0
     for index, f in enumerate(files):
         array = np.load(f.path, mmap_mode="r")
+        if f.n_clips <= CHUNK_ROWS:
+            x = np.asarray(array, dtype=np.float32)
+            if not np.isfinite(x).all():
+                report.skip(f.path, "contains NaN or infinite values")
+                continue
+            pool.append((index, x))
+            pooled += len(x)
+            if pooled >= CHUNK_ROWS:
+                flush()
+                pooled = 0
+            bar.update(len(x))
+            continue
         words, dists = [], []
         for start in range(0, f.n_clips, CHUNK_ROWS):
             x = np.asarray(array[start : start + CHUNK_ROWS], dtype=np.float32)
@@ -139,13 +165,16 @@ def assign_all(codebook: Codebook, files: list[FeatureFile], report: StageReport
                 report.skip(f.path, f"contains NaN or infinite values (clips from {start})")
                 words = []
                 break
-            w = codebook.assign(x)
+            w, d = words_and_distances(x)
             words.append(w)
-            dists.append(((x - leaf[w]) ** 2).sum(1, dtype=np.float32))
+            dists.append(d)
             bar.update(len(x))
         if words:
             parts.append((index, np.concatenate(words), np.concatenate(dists)))
+    flush()
     bar.close()
+    parts.sort(key=lambda p: p[0])  # video order, whatever path each video took
+    ids = [f.id for f in files]
     if not parts:
         none = np.zeros(0, dtype=np.int32)
         return Assignments(none, none, none.astype(np.int64), none.astype(np.float32), ids)
