@@ -229,3 +229,47 @@ def test_codebook_stage_output_feeds_the_corpus(tmp_path: Path):
     assert row["visual_ids"] == words[1:5].tolist()
     layout = json.loads((tmp_path / "corpus" / "meta.json").read_text())["layout"]
     assert layout["n_visual"] == 4
+
+
+def test_real_ingest_to_codebook_to_corpus(tmp_path: Path, samples: Path):
+    """The contracts between stages, on real media: ingest (PyAV + SRT) -> synthetic features
+    of the right shape -> codebook stage (exemplars from the real video) -> corpus."""
+    from videobert.config import CodebookConfig, IngestConfig
+    from videobert.ingest.stage import run_ingest
+    from videobert.visual_words.stage import run_codebook
+
+    video, subtitle = samples / "mmaction2_demo.mp4", samples / "moviepy_subtitles.srt"
+    for path in (video, subtitle):
+        if not path.exists():
+            pytest.skip(f"sample {path.name} not found in {samples}")
+    listing = tmp_path / "videos.csv"
+    listing.write_text(f"id,video,subtitle\ndemo,{video},{subtitle}\n")
+    ingest = IngestConfig(asr=False)
+    run_ingest(listing, tmp_path / "segments", ingest, progress=False)
+    (entry,) = json.loads((tmp_path / "segments" / "manifest.json").read_text())["videos"]
+    n_clips = entry["n_clips"]
+    assert n_clips == 7  # 10 s at 1.5 s per clip: 6 full clips + a 2/3 one (min_last_clip)
+
+    features = tmp_path / "features"
+    features.mkdir()
+    x = np.random.default_rng(0).standard_normal((n_clips, 16)).astype(np.float16)
+    np.save(features / "demo.npy", x)
+    (features / "manifest.json").write_text(json.dumps({
+        "backbone": "npy", "weights": None, "dim": 16, "fps": ingest.fps,
+        "clip_frames": ingest.clip_frames, "size": 224, "videos": {"demo": {"n_clips": n_clips}},
+    }))
+    config = CodebookConfig(k=2, depth=2, niter=5, exemplars=1)
+    report = run_codebook(features, tmp_path / "cb", config, tmp_path / "segments")
+    assert report.skipped == []
+    assert len(list((tmp_path / "cb" / "exemplars").glob("word_*.jpg"))) >= 2
+
+    run_corpus(tmp_path / "segments", tmp_path / "cb", tmp_path / "corpus", CorpusConfig())
+    words = pq.read_table(tmp_path / "corpus" / "videos.parquet").to_pydict()["visual_ids"][0]
+    assert len(words) == n_clips
+    segments = pq.read_table(tmp_path / "segments" / "demo.parquet").to_pylist()
+    rows = read_rows(tmp_path / "corpus")
+    assert [r["text"] for r in rows] == [s["text"] for s in segments]  # all within the video
+    tok = load_tokenizer()
+    for row in rows:
+        assert row["visual_ids"] == words[row["first_clip"] : row["last_clip"] + 1]
+        assert tok.decode(row["text_ids"]).replace(" ", "") == row["text"].lower().replace(" ", "")
