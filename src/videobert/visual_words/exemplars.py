@@ -9,7 +9,6 @@ reported and its tiles stay grey, the stage goes on.
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from videobert.io import StageReport, atomic_path
+from videobert.visual_words.hkmeans import usable_cpus
 
 if TYPE_CHECKING:
     from videobert.visual_words.stage import Assignments
@@ -149,7 +149,7 @@ def write_exemplars(
         video = int(a.video[picked[group[0]]])
         times = [(int(a.clip[picked[j]]) + 0.5) * clip_frames / fps for j in group]  # mid-clip
         jobs.append((group, sources[a.ids[video]].path, times))
-    n_workers = workers or min(8, len(os.sched_getaffinity(0)))
+    n_workers = workers or min(8, usable_cpus())
     bar = tqdm(total=len(picked), desc="exemplar frames", unit="frame")
     with ThreadPoolExecutor(max(1, n_workers)) as pool:
         results = pool.map(lambda job: _read_tiles(job[1], job[2]), jobs)

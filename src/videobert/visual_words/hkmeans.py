@@ -36,6 +36,13 @@ LABEL_CHUNK = 4096  # node members labelled per faiss search (16 MiB of float32 
 MAX_POINTS_PER_CENTROID = 256
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def as_float32(features: np.ndarray) -> np.ndarray:
     """Float32, C-contiguous, 2-D: what faiss and the tree walk need (copies only if needed)."""
     x = np.asarray(features)
@@ -155,7 +162,7 @@ def fit_levels(
     n, dim = x.shape
     if n == 0:
         raise ValueError("cannot fit a codebook on zero vectors")
-    workers = max(1, threads or len(os.sched_getaffinity(0)))
+    workers = max(1, threads or usable_cpus())
     node_of = np.zeros(n, dtype=np.int64)  # node of each vector at the current level
     levels: list[np.ndarray] = []
     parents = x.mean(0, keepdims=True)  # centroid of each node of the current level
