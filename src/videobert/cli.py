@@ -25,6 +25,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "forecast": ("videobert.tasks.forecasting", "predict the next clips' visual words"),
     "caption": ("videobert.tasks.captioning", "captioning from clip / VideoBERT features (3 rows)"),
     "finetune": ("videobert.tasks.finetune", "fine-tune a step classifier: `finetune train|eval`"),
+    "evaluate": ("videobert.evaluate", "run every task on a dataset with ground truth -> report/"),
+    "demo": ("videobert.demo", "the whole pipeline on the built-in dataset, offline, one command"),
 }
 
 

@@ -1,0 +1,443 @@
+"""`videobert evaluate RUN`: every downstream task on a dataset with ground truth -> `report/`.
+
+The report holds the paper's tables (zero-shot classification, captioning, retrieval,
+forecasting, fine-tuning, pretraining data size), PNG plots (training curves, confusion
+matrices, storyboards, codebook exemplars), the quality bars with pass/miss, and a JSON of
+every figure. Like every task, this depends on ``model/`` and ``tasks/``, never on ``train/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from videobert.io import atomic_path, read_json, write_json
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalConfig:
+    device: str = "cpu"
+    batch_size: int = 64
+    max_queries: int = 100  # retrieval: queries = gallery = this many val steps
+    forecast_horizon: int = 3
+    n_storyboards: int = 3
+    caption_epochs: int = 30
+    finetune_epochs: int = 10
+    finetune_label: str = "verb"
+    seed: int = 0
+
+
+@dataclasses.dataclass
+class Bar:
+    name: str
+    ours: float
+    target: float
+    passed: bool
+    detail: str
+
+
+def _log(text: str) -> None:
+    print(f"[evaluate] {text}", flush=True)
+
+
+def features_dir_of(codebook_dir: Path) -> Path | None:
+    meta = codebook_dir / "meta.json"
+    if meta.exists():
+        folder = read_json(meta).get("features")
+        if folder and Path(folder).is_dir():
+            return Path(folder)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Plots
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_training_curves(metrics_jsonl: Path, path: Path) -> Path | None:
+    """Per-objective training losses and held-out losses over steps."""
+    if not metrics_jsonl.exists():
+        return None
+    records = [json.loads(line) for line in metrics_jsonl.read_text().splitlines() if line.strip()]
+    plt = _pyplot()
+    fig, (ax_train, ax_eval) = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, prefix in ((ax_train, "loss/"), (ax_eval, "eval/")):
+        keys = sorted({k for r in records for k in r if k.startswith(prefix) and "acc" not in k})
+        for key in keys:
+            pts = [(r["step"], r[key]) for r in records if key in r and r[key] > 0]
+            if pts:
+                ax.plot(*zip(*pts, strict=True), label=key.split("/", 1)[1], marker=".")
+        ax.set_xlabel("step")
+        ax.set_title("training loss" if prefix == "loss/" else "held-out loss")
+        ax.legend()
+    acc = [(r["step"], r["eval/alignment_acc"]) for r in records if "eval/alignment_acc" in r]
+    if acc:
+        twin = ax_eval.twinx()
+        twin.plot(*zip(*acc, strict=True), color="black", linestyle="--", label="alignment acc")
+        twin.set_ylim(0, 1)
+        twin.set_ylabel("alignment accuracy (dashed)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def plot_confusion(cm: np.ndarray, labels: list[str], title: str, path: Path) -> Path:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 5))
+    ax.imshow(cm, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    for (i, j), v in np.ndenumerate(cm):
+        if v:
+            ax.text(j, i, int(v), ha="center", va="center", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# The tasks
+
+
+def _zero_shot(model, tokenizer, gt, train, val, features_dir, cfg: EvalConfig, out: Path):
+    from videobert.metrics import confusion_matrix
+    from videobert.tasks.zero_shot import (
+        Template,
+        candidate_pieces,
+        evaluate_zero_shot,
+        score_candidates,
+    )
+
+    result = evaluate_zero_shot(model, tokenizer, val, gt.verbs, gt.nouns,
+                                train_steps=train, features_dir=features_dir,
+                                batch_size=cfg.batch_size)
+    # Confusion matrices of the cross-modal row.
+    steps = [s for s in val if s.verb in gt.verbs and s.noun in gt.nouns]
+    tmpl = Template.parse(result.template, tokenizer)
+    verb_s, noun_s = score_candidates(
+        model, tmpl, candidate_pieces(tokenizer, gt.verbs, "verb"),
+        candidate_pieces(tokenizer, gt.nouns, "noun"), [s.words for s in steps], cfg.batch_size)
+    plots = []
+    for what, scores, labels in (("verb", verb_s, gt.verbs), ("noun", noun_s, gt.nouns)):
+        targets = np.array([list(labels).index(getattr(s, what)) for s in steps])
+        cm = confusion_matrix(scores, targets, len(labels))
+        plots.append(plot_confusion(np.asarray(cm), list(labels),
+                                    f"zero-shot {what}s (cross-modal), val",
+                                    out / f"confusion_{what}.png"))
+    return result, plots
+
+
+def _forecast(model, video_words, train, val, cfg: EvalConfig, codebook_dir: Path, out: Path):
+    from videobert.tasks.forecasting import evaluate_forecasting, forecast_examples, word_counts
+
+    n_visual = model.layout.n_visual
+    counts = word_counts((video_words[v] for v in {s.video_id for s in train}), n_visual)
+    examples = forecast_examples(val, video_words, horizon=cfg.forecast_horizon)
+    return evaluate_forecasting(model, examples, counts, cfg.batch_size, out,
+                                codebook_dir / "exemplars", cfg.n_storyboards)
+
+
+def _generate(model, tokenizer, val, cfg: EvalConfig, codebook_dir: Path, out: Path):
+    from videobert.tasks.text_to_video import generate_visual_words, render_generation
+
+    sentences = list(dict.fromkeys(s.caption for s in val))[: cfg.n_storyboards]
+    generations = []
+    for i, sentence in enumerate(sentences):
+        g = generate_visual_words(model, tokenizer, f"now let me show you how to {sentence}")
+        path = render_generation(g, out / f"text2video_{i:02d}.png", codebook_dir / "exemplars")
+        generations.append({**g.to_dict(), "storyboard": str(path)})
+    return generations
+
+
+def _data_size_rows(extra_runs: dict[str, Path], main_label: str, main_zero_shot, gt, val,
+                    cfg: EvalConfig) -> list[dict[str, Any]]:
+    """Zero-shot cross-modal figures of models pretrained on other corpus sizes."""
+    from videobert.tasks.inputs import load_model_folder
+    from videobert.tasks.zero_shot import evaluate_zero_shot
+
+    rows = [{"corpus": main_label, **dataclasses.asdict(main_zero_shot.rows[1])}]
+    for label, run in extra_runs.items():
+        model, tokenizer, _ = load_model_folder(Path(run) / "model", cfg.device)
+        result = evaluate_zero_shot(model, tokenizer, val, gt.verbs, gt.nouns,
+                                    batch_size=cfg.batch_size)
+        rows.append({"corpus": label, **dataclasses.asdict(result.rows[1])})
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Quality bars (the issue's), judged on the figures as measured
+
+
+def quality_bars(zero_shot, captioning, retrieval, data_size) -> list[Bar]:
+    bars = []
+    cross, prior = zero_shot.rows[1], zero_shot.rows[0]
+    probe = zero_shot.rows[2] if len(zero_shot.rows) > 2 else None
+    if probe is not None:
+        for what in ("verb", "noun"):
+            ours, ref = getattr(cross, f"{what}_top5"), getattr(probe, f"{what}_top5")
+            p = getattr(prior, f"{what}_top5")
+            bars.append(Bar(
+                f"zero-shot {what} top-5 >= 0.9 x linear probe", ours, 0.9 * ref,
+                ours >= 0.9 * ref and ours > p,
+                f"cross-modal {ours:.3f}, probe {ref:.3f}, language prior {p:.3f}"))
+    if captioning is not None:
+        both = captioning.metrics["videobert+clip"]["CIDEr"]
+        clip = captioning.metrics["clip"]["CIDEr"]
+        bars.append(Bar("captioning CIDEr (VideoBERT + clip) >= 1.5 x clip alone", both,
+                        1.5 * clip, both > 0 and both >= 1.5 * clip,
+                        f"VideoBERT + clip {both:.3f}, clip alone {clip:.3f}"))
+    r5, chance = retrieval.alignment["R@5"], retrieval.chance["R@5"]
+    best = max(r5, retrieval.embedding["R@5"])
+    bars.append(Bar("text->video R@5 >= 3 x chance", best, 3 * chance,
+                    best >= 3 * chance and chance < 1,
+                    f"alignment {r5:.3f}, embedding {retrieval.embedding['R@5']:.3f}, "
+                    f"chance {chance:.3f}"))
+    if len(data_size) >= 2:
+        small, large = data_size[-1], data_size[0]  # main run (full corpus) first
+        s = small["verb_top5"] + small["noun_top5"]
+        lg = large["verb_top5"] + large["noun_top5"]
+        bars.append(Bar("larger pretraining corpus does better (zero-shot top-5, verb+noun)",
+                        lg, s, lg > s, f"{large['corpus']}: {lg:.3f}, {small['corpus']}: {s:.3f}"))
+    return bars
+
+
+def bars_markdown(bars: list[Bar]) -> str:
+    lines = ["| bar | ours | needed | result | figures |", "|---|---:|---:|---|---|"]
+    for b in bars:
+        lines.append(f"| {b.name} | {b.ours:.3f} | {b.target:.3f} | "
+                     f"{'met' if b.passed else '**missed**'} | {b.detail} |")
+    return "\n".join(lines) + "\n"
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for r in rows:
+        cells = [f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c]) for c in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole evaluation
+
+
+def run_evaluate(
+    run_dir: str | Path,
+    ground_truth: str | Path,
+    out: str | Path | None = None,
+    features_dir: str | Path | None = None,
+    extra_runs: dict[str, Path] | None = None,
+    config: EvalConfig | None = None,
+    pipeline_table: str | None = None,
+    main_label: str = "full corpus",
+) -> dict[str, Any]:
+    """Evaluate ``run_dir/model`` on the ground truth's val split; write ``out`` (default
+    ``run_dir/report``) and return every figure."""
+    from videobert.tasks.captioning import CaptionTrainConfig, evaluate_captioning
+    from videobert.tasks.finetune import (
+        FinetuneConfig,
+        VideoBertClassifier,
+        evaluate_classifier,
+        label_classes,
+        labelled,
+        train_classifier,
+    )
+    from videobert.tasks.inputs import load_model_folder
+    from videobert.tasks.retrieval import evaluate_retrieval
+    from videobert.tasks.steps import clip_seconds, load_ground_truth, load_steps, load_video_words
+
+    cfg = config or EvalConfig()
+    run_dir = Path(run_dir)
+    out = Path(out) if out is not None else run_dir / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    began = time.perf_counter()
+
+    model, tokenizer, codebook_dir = load_model_folder(run_dir / "model", cfg.device)
+    features = Path(features_dir) if features_dir else features_dir_of(codebook_dir)
+    gt = load_ground_truth(ground_truth)
+    video_words = load_video_words(codebook_dir / "assignments.parquet")
+    steps, left_out = load_steps(gt, video_words, clip_seconds(codebook_dir))
+    train = [s for s in steps if s.split == "train"]
+    val = [s for s in steps if s.split == "val"]
+    if not val or not train:
+        raise ValueError(f"{ground_truth}: need train and val steps with visual words "
+                         f"(got {len(train)} train, {len(val)} val)")
+    _log(f"{len(train)} train / {len(val)} val steps; {len(left_out)} left out; "
+         f"features {features}")
+
+    figures: dict[str, Any] = {"run": str(run_dir), "ground_truth": str(ground_truth)}
+    timings: dict[str, float] = {}
+
+    def timed(name, fn):
+        _log(f"{name} ...")
+        t = time.perf_counter()
+        result = fn()
+        timings[name] = round(time.perf_counter() - t, 1)
+        _log(f"{name} done in {timings[name]} s")
+        return result
+
+    zero_shot, confusion_plots = timed(
+        "zero-shot", lambda: _zero_shot(model, tokenizer, gt, train, val, features, cfg, out))
+    figures["zero_shot"] = zero_shot.to_dict()
+
+    retrieval = timed("retrieval", lambda: evaluate_retrieval(
+        model, tokenizer, val, cfg.max_queries, cfg.batch_size, seed=cfg.seed))
+    figures["retrieval"] = retrieval.to_dict()
+
+    generations = timed("text->video", lambda: _generate(
+        model, tokenizer, val, cfg, codebook_dir, out))
+    figures["text_to_video"] = generations
+
+    forecast = timed("forecasting", lambda: _forecast(
+        model, video_words, train, val, cfg, codebook_dir, out))
+    figures["forecasting"] = forecast.to_dict()
+
+    captioning = None
+    if features is not None:
+        captioning = timed("captioning", lambda: evaluate_captioning(
+            model, tokenizer, train, val, features, gt,
+            config=CaptionTrainConfig(epochs=cfg.caption_epochs, seed=cfg.seed),
+            device=cfg.device, progress=True, video_words=video_words))
+        figures["captioning"] = captioning.to_dict()
+    else:
+        _log("no features folder: captioning skipped (pass features_dir)")
+
+    def finetune():
+        ft_cfg = FinetuneConfig(epochs=cfg.finetune_epochs, seed=cfg.seed, pooling="mean")
+        labels = label_classes(train, gt, cfg.finetune_label)
+        ft_model, _, _ = load_model_folder(run_dir / "model", cfg.device)
+        classifier = VideoBertClassifier(ft_model, labels, pooling=ft_cfg.pooling,
+                                         dropout=ft_cfg.dropout, label_name=cfg.finetune_label)
+        kept, targets, _ = labelled(classifier, train, gt)
+        losses = train_classifier(classifier, classifier.examples(kept), targets.tolist(),
+                                  ft_cfg, progress=True)
+        return {"label": cfg.finetune_label, "losses": losses,
+                "train": evaluate_classifier(classifier, train, gt, cfg.batch_size),
+                "val": evaluate_classifier(classifier, val, gt, cfg.batch_size)}
+
+    figures["finetune"] = timed("fine-tuning", finetune)
+
+    data_size = timed("data size", lambda: _data_size_rows(
+        extra_runs or {}, main_label, zero_shot, gt, val, cfg))
+    figures["data_size"] = data_size
+
+    curves = plot_training_curves(run_dir / "metrics.jsonl", out / "training_curves.png")
+    overview = codebook_dir / "exemplars" / "overview.jpg"
+    if overview.exists():
+        shutil.copyfile(overview, out / "codebook_exemplars.jpg")
+
+    bars = quality_bars(zero_shot, captioning, retrieval, data_size)
+    figures["quality_bars"] = [dataclasses.asdict(b) for b in bars]
+    figures["timings_s"] = timings
+    write_json(out / "figures.json", figures)
+
+    md = render_markdown(figures, zero_shot, retrieval, forecast, captioning, data_size, bars,
+                         pipeline_table, curves is not None, overview.exists(),
+                         [p.name for p in confusion_plots], generations)
+    with atomic_path(out / "README.md") as tmp:
+        tmp.write_text(md)
+    _log(f"report written to {out} in {time.perf_counter() - began:.0f} s")
+    return figures
+
+
+def render_markdown(figures, zero_shot, retrieval, forecast, captioning, data_size, bars,
+                    pipeline_table, has_curves, has_overview, confusion_names,
+                    generations) -> str:
+    ft = figures["finetune"]
+    parts = [
+        "# VideoBERT evaluation report\n",
+        f"Model: `{figures['run']}/model`; ground truth: `{figures['ground_truth']}` "
+        "(val split: verb-noun combinations never seen in training).\n",
+        "## Quality bars\n", bars_markdown(bars),
+        "\n## Zero-shot action classification (the paper's Table 1 layout)\n",
+        zero_shot.to_markdown(),
+        "\n## Captioning (the paper's Table 3 layout)\n",
+        captioning.to_markdown() if captioning is not None else "not run (no features)\n",
+        "\n## Text -> video retrieval\n", retrieval.to_markdown(),
+        "\n## Forecasting\n", forecast.to_markdown(),
+        f"\n## Fine-tuning ({ft['label']} classifier on the pretrained model)\n",
+        _table([{"split": k, **{m: ft[k][m] for m in ("n_steps", "top1", "top5",
+                                                     "chance_top1")}} for k in ("train", "val")],
+               ["split", "n_steps", "top1", "top5", "chance_top1"]),
+        "\n## Pretraining data size (zero-shot, cross-modal)\n",
+        _table(data_size, ["corpus", "verb_top1", "verb_top5", "noun_top1", "noun_top5"]),
+    ]
+    if pipeline_table:
+        parts += ["\n## Pipeline timings\n", pipeline_table + "\n"]
+    parts.append("\n## Pictures\n")
+    if has_curves:
+        parts.append("![training curves](training_curves.png)\n")
+    parts += [f"![{n}]({n})\n" for n in confusion_names]
+    parts += [f"![text to video]({Path(g['storyboard']).name})\n" for g in generations]
+    parts += [f"![forecast]({Path(p).name})\n" for p in forecast.storyboards]
+    if has_overview:
+        parts.append("![codebook exemplars](codebook_exemplars.jpg)\n")
+    return "".join(parts)
+
+
+def summary_tables(figures_or_report: dict[str, Any] | str | Path) -> str:
+    """The report's key tables, for printing at the end of a run."""
+    path = Path(figures_or_report) if not isinstance(figures_or_report, dict) else None
+    md = (path / "README.md").read_text() if path else ""
+    keep, out = False, []
+    for line in md.splitlines():
+        if line.startswith("## "):
+            keep = line[3:].startswith(("Quality bars", "Zero-shot", "Captioning",
+                                        "Text -> video", "Pretraining data size"))
+        if keep:
+            out.append(line)
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI: videobert evaluate RUN --ground-truth FILE
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("run", type=Path, help="run folder (with model/ and metrics.jsonl)")
+    parser.add_argument("--ground-truth", type=Path, required=True,
+                        help="ground_truth.json (verbs, nouns, videos with split and steps)")
+    parser.add_argument("--features", type=Path,
+                        help="clip features folder (default: the one the codebook was fit on)")
+    parser.add_argument("--out", type=Path, help="report folder (default: RUN/report)")
+    parser.add_argument("--compare", action="append", default=[], metavar="LABEL=RUN",
+                        help="another run (e.g. a smaller corpus) for the data-size table")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--max-queries", type=int, default=EvalConfig.max_queries)
+    parser.add_argument("--caption-epochs", type=int, default=EvalConfig.caption_epochs)
+
+
+def run(args) -> int:
+    extra = {}
+    for item in args.compare:
+        label, _, path = item.partition("=")
+        if not path:
+            print(f"videobert evaluate: error: --compare {item!r} is not LABEL=RUN")
+            return 2
+        extra[label] = Path(path)
+    cfg = EvalConfig(device=args.device, max_queries=args.max_queries,
+                     caption_epochs=args.caption_epochs)
+    out = args.out or args.run / "report"
+    run_evaluate(args.run, args.ground_truth, out, args.features, extra, cfg)
+    print(summary_tables(out))
+    print(f"\nreport: {out / 'README.md'}")
+    return 0
