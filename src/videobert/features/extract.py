@@ -29,7 +29,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -38,6 +38,9 @@ from tqdm import tqdm
 
 from videobert.config import FeaturesConfig, IngestConfig, to_dict
 from videobert.io import StageReport, atomic_path, read_json, write_json
+
+if TYPE_CHECKING:
+    from videobert.features.backbones import Backbone
 
 PRECISIONS = ("auto", "fp32", "bf16")
 MANIFEST = "manifest.json"
@@ -285,10 +288,15 @@ def run_features(
     npy_dir: str | Path | None = None,
     device: str | None = None,
     progress: bool = True,
+    backbone: Backbone | None = None,
 ) -> StageReport:
     """Extract (or, with ``backbone=npy``, import) clip features for every video of the
     segments manifest that has no ``out_dir/<id>.npy`` yet. Returns the stage report (skipped
-    videos with reasons); the manifest is written when all videos are done or skipped."""
+    videos with reasons); the manifest is written when all videos are done or skipped.
+
+    ``backbone``: an already built network to use instead of building ``config.backbone``
+    (a caller that extracts several folders loads the weights once); it must live on
+    ``device`` and match ``config.size``."""
     config = config or FeaturesConfig()
     shard = shard or parse_shard(None)
     out = Path(out_dir)
@@ -306,7 +314,10 @@ def run_features(
     from videobert.features.backbones import build_backbone
 
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    backbone = build_backbone(config.backbone, config.weights, config.size, str(dev))
+    if backbone is None:
+        backbone = build_backbone(config.backbone, config.weights, config.size, str(dev))
+    elif backbone.size != config.size:
+        raise ValueError(f"backbone takes {backbone.size} px but config.size is {config.size}")
     precision = resolve_precision(config.precision, dev)
     header = _header(config, grid, backbone.name, backbone.weights, backbone.dim, config.size)
     _check_same_run(out, header)
