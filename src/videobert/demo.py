@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     reports = run_data_stages(data / "manifest.jsonl", paths, args.preset, watch, overrides)
 
     runs = {"full corpus": paths.run("full")}
-    pretrain_overrides = [o for o in args.overrides if not o.startswith("corpus.")]
+    pretrain_overrides = [o for o in args.overrides if o.startswith(("model.", "data.", "train."))]
     run_pretrain(paths.corpus, runs["full corpus"], args.preset, pretrain_overrides, watch,
                  "pretrain (train split)")
     extra = {}
@@ -77,9 +77,12 @@ def run(args: argparse.Namespace) -> int:
                      "pretrain (half of the train split)")
 
     report_dir = out / "report"
+    eval_cfg = load_section(EvalConfig, "evaluate", args.preset,
+                            [o.split(".", 1)[1] for o in args.overrides
+                             if o.startswith("evaluate.")])
     watch.run("evaluate", lambda: run_evaluate(
         runs["full corpus"], data / "ground_truth.json", report_dir, extra_runs=extra,
-        config=EvalConfig(), pipeline_table=None))
+        config=eval_cfg, pipeline_table=None))
     banner("summary")
     print(summary_tables(report_dir))
     print("\n" + watch.table())

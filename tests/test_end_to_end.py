@@ -1,0 +1,53 @@
+"""The whole pipeline on a few built-in videos: `videobert demo` with a tiny budget.
+
+Real H.264 files, the real I3D backbone (at a small input size), the real tokenizer, the real
+trainer and every task; only the sizes are small. `make demo` is the full-size run.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from videobert.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_runs_every_stage_and_writes_the_report(tmp_path, capsys):
+    out = tmp_path / "demo"
+    settings = [
+        "features.size=32", "codebook.depth=1", "train.steps=6", "train.batch_size=2",
+        "train.eval_every=3", "train.eval_batch_size=8", "train.save_every=3",
+        "evaluate.caption_epochs=2", "evaluate.finetune_epochs=1", "evaluate.max_queries=8",
+    ]
+    argv = ["demo", "--out", str(out), "--n-videos", "6", "--workers", "1"]
+    for s in settings:
+        argv += ["--set", s]
+    assert main(argv) == 0
+
+    report = out / "report"
+    figures = json.loads((report / "figures.json").read_text())
+    for key in ("zero_shot", "retrieval", "text_to_video", "forecasting", "captioning",
+                "finetune", "data_size", "quality_bars"):
+        assert key in figures, key
+    methods = [r["method"] for r in figures["zero_shot"]["rows"]]
+    assert methods[0].startswith("language prior") and methods[1].startswith("cross-modal")
+    assert [r["corpus"] for r in figures["data_size"]] == ["full corpus", "half corpus"]
+    assert set(figures["captioning"]["metrics"]) == {"clip", "videobert", "videobert+clip"}
+    md = (report / "README.md").read_text()
+    assert "## Quality bars" in md and "## Zero-shot" in md and "## Captioning" in md
+    for png in ("training_curves.png", "confusion_verb.png", "confusion_noun.png"):
+        assert (report / png).stat().st_size > 1000
+    assert list(report.glob("text2video_*.png")) and list(report.glob("forecast_*.png"))
+    # evaluation videos never enter the pretraining corpus
+    train_ids = set((out / "train_videos.txt").read_text().split())
+    gt = json.loads((out / "data" / "ground_truth.json").read_text())
+    corpus_ids = set(pq.read_table(out / "corpus" / "videos.parquet")["video_id"].to_pylist())
+    for shard in (out / "corpus").glob("shard-*.parquet"):
+        corpus_ids |= set(pq.read_table(shard)["video_id"].to_pylist())
+    assert all(gt["videos"][v]["split"] == "train" for v in train_ids)
+    assert corpus_ids <= train_ids
+    assert "report:" in capsys.readouterr().out
