@@ -13,6 +13,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 QUICK_ARGS = {
     "extraction.py": ["--quick"],
+    "ingest_decode.py": ["--quick"],
     "codebook.py": ["--quick"],
     "pretrain_throughput.py": ["--quick"],
 }
