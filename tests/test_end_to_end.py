@@ -51,3 +51,10 @@ def test_demo_runs_every_stage_and_writes_the_report(tmp_path, capsys):
     assert all(gt["videos"][v]["split"] == "train" for v in train_ids)
     assert corpus_ids <= train_ids
     assert "report:" in capsys.readouterr().out
+
+
+def test_demo_refuses_an_override_of_no_known_section(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--set", "trian.steps=3"]) == 2
+    assert "trian.steps=3" in capsys.readouterr().out
+    assert not out.exists()  # nothing was started

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from videobert.pipeline import PipelinePaths, Stopwatch, banner, run_data_stages, run_pretrain
 
+SECTIONS = ("ingest", "features", "codebook", "corpus", "model", "data", "train", "evaluate")
+
 
 def split_lists(ground_truth: Path, out: Path, seed: int) -> tuple[Path, Path]:
     """Files of the train-split video ids, all and a seeded half (the data-size comparison)."""
@@ -47,6 +49,11 @@ def run(args: argparse.Namespace) -> int:
     from videobert.sequences.corpus import run_corpus
     from videobert.synth import generate
 
+    unknown = [o for o in args.overrides if o.split(".", 1)[0] not in SECTIONS or "=" not in o]
+    if unknown:
+        print(f"videobert demo: error: overrides must be SECTION.KEY=VALUE with a section of "
+              f"{', '.join(SECTIONS)}; got {unknown}")
+        return 2
     began = time.perf_counter()
     out: Path = args.out.resolve()
     paths = PipelinePaths(out)
