@@ -9,6 +9,7 @@ count in the vocabulary layout is read from the codebook, never typed in.
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -86,11 +87,19 @@ def _sha1(path: Path) -> str:
     return hashlib.sha1(path.read_bytes()).hexdigest() if path.exists() else ""
 
 
+def _segments_sha1(manifest: Path) -> str:
+    """Of the manifest's videos and skips only: a re-run of ingest that reuses every video
+    rewrites its run counters but leaves the corpus inputs, and this hash, unchanged."""
+    data = read_json(manifest)
+    payload = json.dumps([data.get("videos"), data.get("skipped")], sort_keys=True)
+    return hashlib.sha1(payload.encode()).hexdigest()
+
+
 def _fingerprint(segments_dir: Path, codebook_dir: Path, config: CorpusConfig) -> dict[str, Any]:
     return {
         "config": to_dict(config),
         "segments": str(segments_dir.resolve()),
-        "segments_manifest_sha1": _sha1(segments_dir / "manifest.json"),
+        "segments_sha1": _segments_sha1(segments_dir / "manifest.json"),
         "codebook": str(codebook_dir.resolve()),
         "codebook_meta_sha1": _sha1(codebook_dir / "meta.json"),
         "videos_sha1": _sha1(Path(config.videos)) if config.videos else None,
