@@ -24,3 +24,20 @@ def sample(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"sample {name} not found in {SAMPLES} (set VIDEOBERT_SAMPLES)")
     return path
+
+
+@pytest.fixture
+def world(tmp_path: Path):
+    """The task tests' tiny world: tokenizer layout, ground truth, codebook, features, model."""
+    from test_tasks_fixtures import write_world
+
+    return write_world(tmp_path)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny models run fastest single-threaded, and the test machine is shared."""
+    from test_tasks_fixtures import torch_threads
+
+    with torch_threads(1):
+        yield

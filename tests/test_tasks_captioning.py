@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from test_tasks_fixtures import WORDS, make_layout, make_model, make_tokenizer, write_world
+from test_tasks_fixtures import WORDS, make_layout, make_model, make_tokenizer
 from videobert.tasks import inputs
 from videobert.tasks.caption_model import (
     BOS,
@@ -34,11 +34,6 @@ from videobert.tasks.captioning import (
 from videobert.tasks.steps import load_ground_truth
 
 ID = {w: i for i, w in enumerate(WORDS)}
-
-
-@pytest.fixture
-def world(tmp_path):
-    return write_world(tmp_path)
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from test_tasks_fixtures import VERBS, make_layout, make_model, make_tokenizer, write_world
+from test_tasks_fixtures import VERBS, make_layout, make_model, make_tokenizer
 from videobert.tasks import inputs
 from videobert.tasks.finetune import (
     FinetuneConfig,
@@ -23,11 +23,6 @@ from videobert.tasks.finetune import (
     train_classifier,
 )
 from videobert.tasks.steps import load_ground_truth
-
-
-@pytest.fixture
-def world(tmp_path):
-    return write_world(tmp_path)
 
 
 @pytest.fixture(autouse=True)

@@ -27,6 +27,8 @@ from videobert.tasks import inputs
 from videobert.tasks.steps import load_ground_truth, load_steps, load_video_words
 from videobert.vocab import VocabLayout
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 WORDS = [
     "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
     "now", "let", "me", "show", "you", "how", "to", "the", "a", "and",
@@ -148,17 +150,6 @@ def write_world(root: Path, seed: int = 0) -> SimpleNamespace:
     steps, skipped = load_steps(load_ground_truth(gt), video_words, CLIP_S)
     return SimpleNamespace(root=root, codebook=codebook, features=features, ground_truth=gt,
                            video_words=video_words, steps=steps, skipped=skipped)
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> SimpleNamespace:
-    return write_world(tmp_path)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with torch_threads(1):
-        yield
 
 
 # ---------------------------------------------------------------------------------------------

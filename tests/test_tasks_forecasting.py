@@ -16,8 +16,6 @@ from test_tasks_fixtures import (
     make_layout,
     make_model,
     make_tokenizer,
-    torch_threads,
-    write_world,
 )
 from videobert.metrics import forecast_topk_accuracy
 from videobert.tasks.forecasting import (
@@ -33,16 +31,7 @@ from videobert.tasks.forecasting import (
 from videobert.tasks.steps import Step
 from videobert.tasks.storyboard import StoryRow, storyboard_size
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with torch_threads(1):
-        yield
-
-
-@pytest.fixture
-def world(tmp_path):
-    return write_world(tmp_path)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _step(video, first, last, words):

@@ -24,11 +24,7 @@ from videobert.tasks.retrieval import evaluate_retrieval
 from videobert.tasks.steps import Step
 from videobert.tasks.zero_shot import DEFAULT_TEMPLATE, Template, build_prompt, evaluate_zero_shot
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with torch_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _mlm_batch(tok, layout, steps):

@@ -18,8 +18,6 @@ from test_tasks_fixtures import (
     make_layout,
     make_model,
     make_tokenizer,
-    torch_threads,
-    write_world,
 )
 from videobert.tasks import inputs
 from videobert.tasks.retrieval import (
@@ -33,18 +31,9 @@ from videobert.tasks.retrieval import (
 )
 from videobert.tasks.steps import Step
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 ID = {w: i for i, w in enumerate(WORDS)}
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with torch_threads(1):
-        yield
-
-
-@pytest.fixture
-def world(tmp_path):
-    return write_world(tmp_path)
 
 
 def _steps(n: int) -> list[Step]:

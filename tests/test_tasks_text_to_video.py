@@ -16,8 +16,6 @@ from test_tasks_fixtures import (
     make_layout,
     make_model,
     make_tokenizer,
-    torch_threads,
-    write_world,
 )
 from videobert.tasks.storyboard import (
     CAPTION_H,
@@ -31,16 +29,7 @@ from videobert.tasks.storyboard import (
 )
 from videobert.tasks.text_to_video import generate_visual_words, render_generation
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with torch_threads(1):
-        yield
-
-
-@pytest.fixture
-def world(tmp_path):
-    return write_world(tmp_path)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _count_rig(layout):

@@ -17,8 +17,6 @@ from test_tasks_fixtures import (
     make_layout,
     make_model,
     make_tokenizer,
-    torch_threads,
-    write_world,
 )
 from videobert.tasks import inputs
 from videobert.tasks.zero_shot import (
@@ -31,18 +29,9 @@ from videobert.tasks.zero_shot import (
     score_candidates,
 )
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 ID = {w: i for i, w in enumerate(WORDS)}
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with torch_threads(1):
-        yield
-
-
-@pytest.fixture
-def world(tmp_path):
-    return write_world(tmp_path)
 
 
 def test_prompt_has_one_mask_per_piece_and_text_video_segments():
