@@ -161,6 +161,9 @@ def test_cross_modal_row_uses_the_video_and_the_prior_ignores_it(world):
     share_fry = np.mean([s.verb == "fry" for s in val])
     assert cross.verb_top1 == 1.0
     assert prior.verb_top1 == pytest.approx(share_fry) and share_fry < 1.0
+    verb_cm = np.array(result.cross_modal_confusion["verb"])  # perfect: all on the diagonal
+    assert verb_cm.shape == (len(VERBS), len(VERBS)) and np.trace(verb_cm) == verb_cm.sum()
+    assert verb_cm.sum() == len(val) == np.sum(result.cross_modal_confusion["noun"])
     # other videos: the cross-modal row changes, the language prior does not
     moved = [dataclasses.replace(s, words=tuple((w + 3) % 12 for w in s.words)) for s in val]
     result2 = evaluate_zero_shot(model, tok, moved, VERBS, NOUNS)

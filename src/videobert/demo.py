@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
                              if o.startswith("evaluate.")])
     watch.run("evaluate", lambda: run_evaluate(
         runs["full corpus"], data / "ground_truth.json", report_dir, extra_runs=extra,
-        config=eval_cfg, pipeline_table=None))
+        config=eval_cfg))
     banner("summary")
     print(summary_tables(report_dir))
     print("\n" + watch.table())

@@ -119,30 +119,16 @@ def plot_confusion(cm: np.ndarray, labels: list[str], title: str, path: Path) ->
 
 
 def _zero_shot(model, tokenizer, gt, train, val, features_dir, cfg: EvalConfig, out: Path):
-    from videobert.metrics import confusion_matrix
-    from videobert.tasks.zero_shot import (
-        Template,
-        candidate_pieces,
-        evaluate_zero_shot,
-        score_candidates,
-    )
+    from videobert.tasks.zero_shot import evaluate_zero_shot
 
     result = evaluate_zero_shot(model, tokenizer, val, gt.verbs, gt.nouns,
                                 train_steps=train, features_dir=features_dir,
                                 batch_size=cfg.batch_size)
-    # Confusion matrices of the cross-modal row.
-    steps = [s for s in val if s.verb in gt.verbs and s.noun in gt.nouns]
-    tmpl = Template.parse(result.template, tokenizer)
-    verb_s, noun_s = score_candidates(
-        model, tmpl, candidate_pieces(tokenizer, gt.verbs, "verb"),
-        candidate_pieces(tokenizer, gt.nouns, "noun"), [s.words for s in steps], cfg.batch_size)
-    plots = []
-    for what, scores, labels in (("verb", verb_s, gt.verbs), ("noun", noun_s, gt.nouns)):
-        targets = np.array([list(labels).index(getattr(s, what)) for s in steps])
-        cm = confusion_matrix(scores, targets, len(labels))
-        plots.append(plot_confusion(np.asarray(cm), list(labels),
-                                    f"zero-shot {what}s (cross-modal), val",
-                                    out / f"confusion_{what}.png"))
+    plots = [
+        plot_confusion(np.asarray(result.cross_modal_confusion[what]), list(labels),
+                       f"zero-shot {what}s (cross-modal), val", out / f"confusion_{what}.png")
+        for what, labels in (("verb", gt.verbs), ("noun", gt.nouns))
+    ]
     return result, plots
 
 
@@ -247,7 +233,6 @@ def run_evaluate(
     features_dir: str | Path | None = None,
     extra_runs: dict[str, Path] | None = None,
     config: EvalConfig | None = None,
-    pipeline_table: str | None = None,
     main_label: str = "full corpus",
 ) -> dict[str, Any]:
     """Evaluate ``run_dir/model`` on the ground truth's val split; write ``out`` (default
@@ -351,7 +336,7 @@ def run_evaluate(
     write_json(out / "figures.json", figures)
 
     md = render_markdown(figures, zero_shot, retrieval, forecast, captioning, data_size, bars,
-                         pipeline_table, curves is not None, overview.exists(),
+                         curves is not None, overview.exists(),
                          [p.name for p in confusion_plots], generations)
     with atomic_path(out / "README.md") as tmp:
         tmp.write_text(md)
@@ -360,7 +345,7 @@ def run_evaluate(
 
 
 def render_markdown(figures, zero_shot, retrieval, forecast, captioning, data_size, bars,
-                    pipeline_table, has_curves, has_overview, confusion_names,
+                    has_curves, has_overview, confusion_names,
                     generations) -> str:
     ft = figures["finetune"]
     parts = [
@@ -381,8 +366,6 @@ def render_markdown(figures, zero_shot, retrieval, forecast, captioning, data_si
         "\n## Pretraining data size (zero-shot, cross-modal)\n",
         _table(data_size, ["corpus", "verb_top1", "verb_top5", "noun_top1", "noun_top5"]),
     ]
-    if pipeline_table:
-        parts += ["\n## Pipeline timings\n", pipeline_table + "\n"]
     parts.append("\n## Pictures\n")
     if has_curves:
         parts.append("![training curves](training_curves.png)\n")
@@ -394,12 +377,10 @@ def render_markdown(figures, zero_shot, retrieval, forecast, captioning, data_si
     return "".join(parts)
 
 
-def summary_tables(figures_or_report: dict[str, Any] | str | Path) -> str:
-    """The report's key tables, for printing at the end of a run."""
-    path = Path(figures_or_report) if not isinstance(figures_or_report, dict) else None
-    md = (path / "README.md").read_text() if path else ""
+def summary_tables(report_dir: str | Path) -> str:
+    """The report's key sections, for printing at the end of a run."""
     keep, out = False, []
-    for line in md.splitlines():
+    for line in (Path(report_dir) / "README.md").read_text().splitlines():
         if line.startswith("## "):
             keep = line[3:].startswith(("Quality bars", "Zero-shot", "Captioning",
                                         "Text -> video", "Pretraining data size"))

@@ -254,6 +254,8 @@ class ZeroShotResult:
     template: str
     chance_top1: dict[str, float]
     n_left_out: int = 0  # steps whose verb or noun is not in the candidate lists
+    # Cross-modal row, row = true class, column = top-1 prediction: {"verb": C x C, "noun": ...}
+    cross_modal_confusion: dict[str, list[list[int]]] = dataclasses.field(default_factory=dict)
 
     def row(self, method: str) -> ZeroShotRow:
         for r in self.rows:
@@ -306,6 +308,8 @@ def evaluate_zero_shot(
 ) -> ZeroShotResult:
     """The three rows on ``steps`` (e.g. the val split); the probe needs ``train_steps`` and
     ``features_dir``, and is left out without them."""
+    from videobert.metrics import confusion_matrix
+
     n_given = len(steps)
     steps = [s for s in steps if s.verb in verbs and s.noun in nouns]
     if not steps:
@@ -328,6 +332,10 @@ def evaluate_zero_shot(
         model, tmpl, verb_p, noun_p, [s.words for s in steps], batch_size, max_video_words
     )
     rows.append(_row("cross-modal (VideoBERT)", cross_v, cross_n, verb_t, noun_t))
+    confusion = {
+        "verb": confusion_matrix(cross_v, verb_t, len(verbs)).tolist(),
+        "noun": confusion_matrix(cross_n, noun_t, len(nouns)).tolist(),
+    }
 
     if train_steps is not None and features_dir is not None:
         train = [s for s in train_steps if s.verb in verbs and s.noun in nouns]
@@ -344,7 +352,7 @@ def evaluate_zero_shot(
                          verb_t, noun_t))
     return ZeroShotResult(
         rows, E, len(verbs), len(nouns), template,
-        {"verb": 1 / len(verbs), "noun": 1 / len(nouns)}, n_given - E,
+        {"verb": 1 / len(verbs), "noun": 1 / len(nouns)}, n_given - E, confusion,
     )
 
 
