@@ -13,7 +13,14 @@ import random
 import time
 from pathlib import Path
 
-from videobert.pipeline import PipelinePaths, Stopwatch, banner, run_data_stages, run_pretrain
+from videobert.pipeline import (
+    PipelinePaths,
+    Stopwatch,
+    banner,
+    run_data_stages,
+    run_pretrain,
+    scoped,
+)
 
 SECTIONS = ("ingest", "features", "codebook", "corpus", "model", "data", "train", "evaluate")
 
@@ -76,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_data_size:
         half_corpus = out / "corpus_half"
         corpus_cfg = load_section(CorpusConfig, "corpus", args.preset,
-                                  [f"videos={half_list}"])
+                                  [*scoped(args.overrides, "corpus"), f"videos={half_list}"])
         watch.run("corpus (half of the train split)",
                   lambda: run_corpus(paths.segments, paths.codebook, half_corpus, corpus_cfg))
         extra["half corpus"] = paths.run("half")
@@ -85,8 +92,7 @@ def run(args: argparse.Namespace) -> int:
 
     report_dir = out / "report"
     eval_cfg = load_section(EvalConfig, "evaluate", args.preset,
-                            [o.split(".", 1)[1] for o in args.overrides
-                             if o.startswith("evaluate.")])
+                            scoped(args.overrides, "evaluate"))
     watch.run("evaluate", lambda: run_evaluate(
         runs["full corpus"], data / "ground_truth.json", report_dir, extra_runs=extra,
         config=eval_cfg))

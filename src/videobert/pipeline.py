@@ -80,6 +80,11 @@ class Stopwatch:
         return "\n".join(lines)
 
 
+def scoped(overrides: list[str] | None, section: str) -> list[str]:
+    """``section.key=value`` overrides of one section, as ``key=value``."""
+    return [o.split(".", 1)[1] for o in overrides or [] if o.startswith(section + ".")]
+
+
 def run_data_stages(
     source: str | Path,
     paths: PipelinePaths,
@@ -94,8 +99,7 @@ def run_data_stages(
     from videobert.visual_words.stage import run_codebook
 
     def section(cls, name):
-        scoped = [o.split(".", 1)[1] for o in overrides or [] if o.startswith(name + ".")]
-        return load_section(cls, name, preset, scoped)
+        return load_section(cls, name, preset, scoped(overrides, name))
 
     reports = {}
     reports["ingest"] = watch.run(
