@@ -12,6 +12,7 @@ from ingest_media import grey_frames, write_video
 from videobert.config import IngestConfig
 from videobert.ingest.sentences import split_sentences
 from videobert.ingest.stage import read_segments, run_ingest
+from videobert.ingest.subtitles import Cue, Word
 from videobert.io import read_json
 
 pytest.importorskip("faster_whisper", reason="needs the [asr] extra: faster-whisper")
@@ -33,14 +34,40 @@ def test_real_speech_gives_timed_english_words(transcribe):
     path = sample("mmaction2_test_speech.avi")  # 6.6 s: make-up tutorial, eyebrow strokes
     cues = transcribe(path)
     text = " ".join(c.text for c in cues).lower()
-    # tiny.en hears "I started the outer corner, I swirl, and I move in ..."
+    # What must hold whatever the model version: timed words, in order, inside the 6.6 s clip,
+    # with the tutorial's content words ("I started the outer corner, I swirl, and I move in").
+    # Punctuation and sentence count vary between faster-whisper/ctranslate2 releases; how
+    # timed words become sentences is tested on fixed word lists below.
     assert sum(w in text for w in ("outer", "corner", "swirl", "move", "keep")) >= 3, text
     words = [w for c in cues for w in c.words]
     assert len(words) >= 10
     assert all(0.0 <= w.start <= w.end <= 6.7 for w in words)
     assert all(a.start <= b.start for a, b in zip(words, words[1:], strict=False))
     sentences = split_sentences(cues)
-    assert len(sentences) >= 2 and sentences[0].text.endswith(".")
+    assert sentences and " ".join(s.text for s in sentences) == " ".join(w.text for w in words)
+    assert all(a.end <= b.start for a, b in zip(sentences, sentences[1:], strict=False))
+
+
+def _whisper_words(text: str, step: float = 0.35) -> list[Word]:
+    return [Word(i * step, i * step + 0.3, t) for i, t in enumerate(text.split())]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a full stop mid-stream ends a sentence; the open end is kept as its own sentence
+        (
+            "I started the outer corner. I swirl and I move in until",
+            ["I started the outer corner.", "I swirl and I move in until"],
+        ),
+        ("Keep going? Yes! Now the brow.", ["Keep going?", "Yes!", "Now the brow."]),
+        ("Then… we blend it out.", ["Then…", "we blend it out."]),
+        ("Use approx. two strokes.", ["Use approx. two strokes."]),
+    ],
+)
+def test_timed_words_from_speech_split_into_sentences(text, expected):
+    cues = [Cue(0.0, 10.0, text, tuple(_whisper_words(text)))]
+    assert [s.text for s in split_sentences(cues)] == expected
 
 
 def test_music_only_gives_no_text(transcribe):
