@@ -17,6 +17,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "ingest": ("videobert.ingest.command", "decode videos, read subtitles/speech, align to clips"),
     "features": ("videobert.features.command", "extract 3D-CNN clip features (sharded, resumable)"),
     "codebook": ("videobert.visual_words.command", "fit hierarchical k-means visual words"),
+    "oracle-codebook": ("videobert.diagnostics.oracle",
+                        "diagnostic: visual words read off the ground truth's step labels"),
     "corpus": ("videobert.sequences.command", "tokenise text and visual words into Parquet shards"),
     "pretrain": ("videobert.train.command", "multi-task self-supervised pretraining"),
     "zeroshot": ("videobert.tasks.zero_shot", "zero-shot verb/noun classification (3 rows)"),

@@ -349,9 +349,18 @@ class CaptionResult:
     config: dict[str, Any]
     losses: dict[str, list[float]]
     seconds: float
+    per_step_cider: dict[str, list[float]] = dataclasses.field(default_factory=dict)  # row -> val
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def cider_gain(self, row: str = "videobert+clip", baseline: str = "clip"):
+        """95% paired bootstrap interval of mean per-step CIDEr, ``row`` minus ``baseline``
+        (the IDF weights are fixed by the references, so the corpus CIDEr is that mean)."""
+        from videobert.metrics.bootstrap import bootstrap_difference
+
+        return bootstrap_difference(np.asarray(self.per_step_cider[row]),
+                                    np.asarray(self.per_step_cider[baseline]))
 
     def to_markdown(self) -> str:
         from videobert.metrics import METRIC_NAMES
@@ -437,7 +446,7 @@ def evaluate_captioning(
 
     references = {step_key(it.step): references_of(it.step, ground_truth) for it in val_items}
     keys = list(references)
-    metrics, greedy_metrics, losses, captions = {}, {}, {}, {}
+    metrics, greedy_metrics, losses, captions, per_step = {}, {}, {}, {}, {}
     with CaptionScorer() as scorer:
         for row in rows:
             feats = build_row_features(row, clip_feats, vb_feats)
@@ -451,8 +460,9 @@ def evaluate_captioning(
                             config.length_alpha)
             greedy = generate(captioner, val_x, 0, config.max_caption_tokens)
             captions[row] = [to_text(tokenizer, vocab, c) for c in beam]
-            metrics[row] = scorer.evaluate(references, dict(zip(keys, captions[row],
-                                                                strict=True))).corpus
+            scored = scorer.evaluate(references, dict(zip(keys, captions[row], strict=True)))
+            metrics[row] = scored.corpus
+            per_step[row] = [scored.per_item[k]["CIDEr"] for k in keys]
             greedy_metrics[row] = scorer.evaluate(references, {
                 k: to_text(tokenizer, vocab, c) for k, c in zip(keys, greedy, strict=True)
             }).corpus
@@ -462,7 +472,7 @@ def evaluate_captioning(
     ]
     return CaptionResult(
         metrics, greedy_metrics, examples, n_train, len(pair_caption), len(val_items),
-        len(vocab), dataclasses.asdict(config), losses, time.perf_counter() - began,
+        len(vocab), dataclasses.asdict(config), losses, time.perf_counter() - began, per_step,
     )
 
 

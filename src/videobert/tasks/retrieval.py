@@ -96,6 +96,9 @@ class RetrievalResult:
     alignment: dict[str, float]  # R@1, R@5, R@10, median rank (from retrieval_metrics)
     embedding: dict[str, float]
     chance: dict[str, float]  # R@k and median rank of a random ranking of this gallery
+    # per query, for intervals: R@5 hit (0/1) of each score, and a random ranking's R@5
+    hits_at_5: dict[str, list[int]] = dataclasses.field(default_factory=dict)
+    chance_at_5: list[float] = dataclasses.field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -185,10 +188,16 @@ def evaluate_retrieval(
     align = alignment_similarity(model, texts, videos, batch_size)
     embed = embedding_similarity(model, texts, videos, batch_size)
     relevance = action_relevance(steps)
+    from videobert.metrics import chance_recall_at_k
+    from videobert.metrics.retrieval import retrieval_ranks
+
     return RetrievalResult(
         n_queries=len(texts), n_gallery=len(videos),
         alignment=retrieval_figures(align, relevance),
         embedding=retrieval_figures(embed, relevance), chance=chance_figures(relevance),
+        hits_at_5={name: (retrieval_ranks(sim, relevance) <= 5).astype(int).tolist()
+                   for name, sim in (("alignment", align), ("embedding", embed))},
+        chance_at_5=[chance_recall_at_k(len(videos), 5, int(r)) for r in relevance.sum(1)],
     )
 
 

@@ -256,6 +256,14 @@ class ZeroShotResult:
     n_left_out: int = 0  # steps whose verb or noun is not in the candidate lists
     # Cross-modal row, row = true class, column = top-1 prediction: {"verb": C x C, "noun": ...}
     cross_modal_confusion: dict[str, list[list[int]]] = dataclasses.field(default_factory=dict)
+    # Per-step 0/1 hits of every row: {method: {"verb_top1": [...], ...}}, for intervals
+    hits: dict[str, dict[str, list[int]]] = dataclasses.field(default_factory=dict)
+
+    def interval(self, method: str, key: str):
+        """95% bootstrap interval over steps of one figure (e.g. ``verb_top1``)."""
+        from videobert.metrics.bootstrap import bootstrap_mean
+
+        return bootstrap_mean(np.asarray(self.hits[method][key]))
 
     def row(self, method: str) -> ZeroShotRow:
         for r in self.rows:
@@ -275,23 +283,36 @@ class ZeroShotResult:
             "|---|---|---|---|---|",
         ]
         for r in self.rows:
-            lines.append(
-                f"| {r.method} | {r.verb_top1:.3f} | {r.verb_top5:.3f} | {r.noun_top1:.3f} |"
-                f" {r.noun_top5:.3f} |"
-            )
+            cells = [self._cell(r, key) for key in FIGURES]
+            lines.append(f"| {r.method} | " + " | ".join(cells) + " |")
         chance5 = {k: min(1.0, 5 * v) for k, v in self.chance_top1.items()}
         lines.append(
             f"| chance | {self.chance_top1['verb']:.3f} | {chance5['verb']:.3f} |"
             f" {self.chance_top1['noun']:.3f} | {chance5['noun']:.3f} |"
         )
+        if self.hits:
+            lines.append("\nIn brackets: 95% bootstrap interval over the steps.")
         return "\n".join(lines) + "\n"
 
+    def _cell(self, row: ZeroShotRow, key: str) -> str:
+        if row.method not in self.hits:
+            return f"{getattr(row, key):.3f}"
+        ci = self.interval(row.method, key)
+        return f"{ci.value:.3f} [{ci.low:.2f}, {ci.high:.2f}]"
 
-def _row(method: str, verb_s, noun_s, verb_t, noun_t) -> ZeroShotRow:
-    from videobert.metrics import topk_accuracy
 
-    verb, noun = topk_accuracy(verb_s, verb_t, KS), topk_accuracy(noun_s, noun_t, KS)
-    return ZeroShotRow(method, verb["top1"], verb["top5"], noun["top1"], noun["top5"])
+FIGURES = ("verb_top1", "verb_top5", "noun_top1", "noun_top5")
+
+
+def _row(method: str, verb_s, noun_s, verb_t, noun_t) -> tuple[ZeroShotRow, dict[str, list]]:
+    from videobert.metrics.ranking import target_ranks
+
+    ranks = {"verb": target_ranks(np.asarray(verb_s), verb_t),
+             "noun": target_ranks(np.asarray(noun_s), noun_t)}
+    hits = {f"{what}_top{k}": (ranks[what] <= k).astype(int).tolist()
+            for what in SLOT_NAMES for k in KS}
+    row = ZeroShotRow(method, *(float(np.mean(hits[key])) for key in FIGURES))
+    return row, hits
 
 
 def evaluate_zero_shot(
@@ -326,12 +347,11 @@ def evaluate_zero_shot(
     model.eval()
     prior_v, prior_n = score_candidates(model, tmpl, verb_p, noun_p, None, batch_size)
     E = len(steps)
-    rows = [_row("language prior (no video)", np.repeat(prior_v, E, 0),
-                 np.repeat(prior_n, E, 0), verb_t, noun_t)]
+    scored = [("language prior (no video)", np.repeat(prior_v, E, 0), np.repeat(prior_n, E, 0))]
     cross_v, cross_n = score_candidates(
         model, tmpl, verb_p, noun_p, [s.words for s in steps], batch_size, max_video_words
     )
-    rows.append(_row("cross-modal (VideoBERT)", cross_v, cross_n, verb_t, noun_t))
+    scored.append(("cross-modal (VideoBERT)", cross_v, cross_n))
     confusion = {
         "verb": confusion_matrix(cross_v, verb_t, len(verbs)).tolist(),
         "noun": confusion_matrix(cross_n, noun_t, len(nouns)).tolist(),
@@ -348,11 +368,14 @@ def evaluate_zero_shot(
         probe_n = linear_probe(
             train_x, [list(nouns).index(s.noun) for s in train], len(nouns), test_x
         )
-        rows.append(_row("supervised (linear probe on clip features)", probe_v, probe_n,
-                         verb_t, noun_t))
+        scored.append(("supervised (linear probe on clip features)", probe_v, probe_n))
+    rows, hits = [], {}
+    for method, verb_s, noun_s in scored:
+        row, hits[method] = _row(method, verb_s, noun_s, verb_t, noun_t)
+        rows.append(row)
     return ZeroShotResult(
         rows, E, len(verbs), len(nouns), template,
-        {"verb": 1 / len(verbs), "noun": 1 / len(nouns)}, n_given - E, confusion,
+        {"verb": 1 / len(verbs), "noun": 1 / len(nouns)}, n_given - E, confusion, hits,
     )
 
 

@@ -30,6 +30,7 @@ from tqdm import tqdm
 from videobert.io import atomic_path
 from videobert.model.videobert import PRESETS, VideoBert
 from videobert.sequences.dataset import (
+    TASK_NAMES,
     Corpus,
     DataPosition,
     GlobalBatchSampler,
@@ -443,8 +444,10 @@ def _pretrain(
         micro = [b.to(env.device) for b in micro]
         local = torch.stack([target_counts(b) for b in micro]).sum(0)
         tokens = torch.tensor([float(sum(b.num_tokens for b in micro))], device=env.device)
-        packed = all_reduce_sum(torch.cat([local, tokens]), env)
-        counts, global_tokens = packed[:-1], float(packed[-1])
+        tasks = sum(torch.bincount(b.task, minlength=len(TASK_NAMES)) for b in micro).float()
+        packed = all_reduce_sum(torch.cat([local, tasks, tokens]), env)
+        counts, global_tokens = packed[: len(OBJECTIVES)], float(packed[-1])
+        task_share = packed[len(OBJECTIVES):-1] / packed[len(OBJECTIVES):-1].sum()
         sums = torch.zeros(len(OBJECTIVES), device=env.device)
         for i, batch in enumerate(micro):
             last = i == len(micro) - 1
@@ -483,7 +486,10 @@ def _pretrain(
 
         if step % max(1, cfg.log_every) == 0 or step == cfg.steps:
             elapsed = max(time.perf_counter() - window_start, 1e-9)
-            record = {"step": step, "epoch": position.epoch, **losses, "lr": lr,
+            # which examples the step trained on: a joint share near 0 starves the video route
+            shares = {f"share/{name}": round(float(task_share[i]), 4)
+                      for i, name in enumerate(TASK_NAMES)}
+            record = {"step": step, "epoch": position.epoch, **losses, **shares, "lr": lr,
                       "grad_norm": grad_norm, "tokens_per_s": window_tokens / elapsed,
                       "memory_mb": memory_mb(env.device)}
             log.write(record)
