@@ -212,3 +212,59 @@ def test_negatives_come_from_another_segment(corpus, same_video):
         assert other is not corpus.segments[i]
         assert other.video_id in corpus.video_ids[:4], "negatives stay inside the split"
         assert (other.video_id == corpus.segments[i].video_id) == (same_video == 1.0)
+
+
+def test_whole_word_masking_takes_every_piece_of_a_word():
+    continuation = np.zeros(L.n_text, bool)
+    continuation[300:400] = True  # ids 300.. are "##" pieces in this test
+    ids = np.array([L.cls_id, 210, 301, 302, 220, 230, 305, L.video_sep_id,
+                    L.visual_offset + 1, L.sep_id], np.int64)
+    config = MaskingConfig(mask_prob=0.3)
+    for seed in range(200):
+        _, labels = mask_tokens(ids, L, np.random.default_rng(seed), config,
+                                continuation=continuation)
+        hit = labels != IGNORE_INDEX
+        assert hit[1] == hit[2] == hit[3], "210 ##301 ##302 is one word"
+        assert hit[5] == hit[6], "230 ##305 is one word"
+    piecewise = MaskingConfig(mask_prob=0.3, whole_word=False)
+    split = [(mask_tokens(ids, L, np.random.default_rng(s), piecewise, continuation=continuation
+                          )[1] != IGNORE_INDEX)[1:4] for s in range(200)]
+    assert any(len(set(h.tolist())) > 1 for h in split), "without whole_word pieces split"
+
+
+def test_allowed_positions_keep_the_other_modality_whole():
+    ids = random_sequence(np.random.default_rng(5))
+    while not (L.is_visual(ids).any() and L.is_text(ids[1:]).sum() > 2):
+        ids = random_sequence(np.random.default_rng(int(ids.sum())))
+    text_side = ~L.is_visual(ids)
+    for seed in range(50):
+        _, labels = mask_tokens(ids, L, np.random.default_rng(seed),
+                                MaskingConfig(mask_prob=0.5), allowed=text_side)
+        assert (labels[~text_side] == IGNORE_INDEX).all()
+        assert (labels != IGNORE_INDEX).any()
+
+
+def test_aligned_joint_examples_mask_one_side_or_both_as_configured(corpus):
+    config = SequenceConfig(text_prob=0, video_prob=0, joint_prob=1, negative_prob=0,
+                            joint_text_side=0.5, joint_video_side=0.3)
+    ds = PretrainDataset(corpus, corpus.video_ids, config, seed=0)
+    sides = {"text": 0, "video": 0, "both": 0}
+    for epoch in range(4):
+        for i in range(len(ds)):
+            ex = ds.example(i, epoch)
+            hit = ex.mlm_labels != IGNORE_INDEX
+            on_text, on_video = hit[ex.token_type_ids == 0].any(), hit[ex.token_type_ids == 1].any()
+            key = "both" if on_text and on_video else ("text" if on_text else "video")
+            sides[key] += 1
+    n = sum(sides.values())
+    assert abs(sides["text"] / n - 0.5) < 0.08 and abs(sides["video"] / n - 0.3) < 0.08
+    assert sides["both"] > 0  # (with few targets "both" can land on one side by chance)
+
+
+@pytest.mark.parametrize("bad", [
+    {"joint_prob": 1.5}, {"negative_prob": -0.1}, {"max_stride": 0},
+    {"joint_text_side": 0.8, "joint_video_side": 0.4}, {"max_len": 4},
+])
+def test_sequence_config_rejects_values_out_of_range(bad):
+    with pytest.raises(ValueError, match="data."):
+        SequenceConfig(**bad)

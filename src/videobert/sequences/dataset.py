@@ -10,13 +10,20 @@ Sequence layouts (segment ids: text part 0, video part 1):
 
 - text-only (task 0):  ``[CLS] text [SEP]``
 - video-only (task 1): ``[CLS] [>] video [SEP]``
-- joint (task 2):      ``[CLS] text [>] video [SEP]`` — aligned (label 1, masked on both sides)
-  or an alignment negative (label 0: the text with the clips of another segment of the same
-  video or of another video; not masked, since cloze over a mismatched pair teaches nothing).
+- joint (task 2):      ``[CLS] text [>] video [SEP]`` — aligned (label 1, masked) or an
+  alignment negative (label 0: the text with the clips of another segment of the same video or
+  of another video; not masked, since cloze over a mismatched pair teaches nothing).
+
+An aligned joint example masks one side while the other stays whole: only the text (share
+``joint_text_side``; the video is all the model has to recover the missing words — the
+zero-shot query), only the visual words (``joint_video_side``), or, for the rest, both sides as
+BERT would. Masking both sides at once lets a small corpus be solved by memorising the
+narration, so the video is never needed (measured: docs/benchmarks.md, "learning from video").
+Words are masked whole (all their WordPieces).
 
 The paper's remedies for ASR misalignment are applied to text-only and joint examples: a random
 number of neighbouring sentences is concatenated, and the visual words are subsampled with a
-random stride of 1..5.
+random stride of 1..``max_stride`` (at most half the span, so a short span keeps two words).
 """
 
 from __future__ import annotations
@@ -57,7 +64,26 @@ class SequenceConfig:
     min_video_window: int = 4  # visual words in a video-only window, at least
     val_fraction: float = 0.1  # share of videos held out for evaluation
     bucket_multiplier: int = 50  # sort by length within chunks of this many global batches
+    joint_text_side: float = 0.5  # aligned joint examples masking only their text (video whole)
+    joint_video_side: float = 0.25  # ... only their visual words (text whole); the rest: both
+    # Words masked in a text-side example: high, so the sentence's own words cannot give the
+    # missing ones away (a small corpus is memorised) and the video has to.
+    text_side_mask_prob: float = 0.5
     masking: MaskingConfig = dataclasses.field(default_factory=MaskingConfig)
+
+    def __post_init__(self) -> None:
+        for name in ("text_prob", "video_prob", "joint_prob", "negative_prob",
+                     "same_video_negative_prob", "concat_prob", "val_fraction",
+                     "joint_text_side", "joint_video_side", "text_side_mask_prob"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"data.{name} = {value}: must be in [0, 1]")
+        if self.joint_text_side + self.joint_video_side > 1.0:
+            raise ValueError("data.joint_text_side + data.joint_video_side must be <= 1")
+        for name, low in (("max_stride", 1), ("max_sentences", 1), ("min_video_window", 1),
+                          ("bucket_multiplier", 1), ("max_len", 8)):
+            if getattr(self, name) < low:
+                raise ValueError(f"data.{name} = {getattr(self, name)}: must be >= {low}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,6 +266,21 @@ def fit_budget(n_text: int, n_video: int, budget: int) -> tuple[int, int]:
     return half, budget - half
 
 
+def continuation_table(corpus: Corpus) -> np.ndarray | None:
+    """Bool per text id: True for WordPiece continuations ("##ing"), from the corpus's own
+    tokenizer; None when it has none (then every piece is masked on its own)."""
+    source = corpus.tokenizer_source()
+    if source is None:
+        return None
+    try:
+        from videobert.sequences.tokenizer import load_tokenizer
+
+        tokens = load_tokenizer(source).convert_ids_to_tokens(list(range(corpus.layout.n_text)))
+    except (OSError, ValueError):
+        return None
+    return np.array([str(t).startswith("##") for t in tokens], bool)
+
+
 class PretrainDataset:
     """Examples of one split. ``mode="train"``: one example per segment, its task drawn from
     the task mix anew every epoch. ``mode="eval"``: four examples per segment (text-only,
@@ -273,6 +314,9 @@ class PretrainDataset:
         if probs.min() < 0 or probs.sum() <= 0:
             raise ValueError(f"task probabilities must be >= 0 and not all 0: {probs}")
         self.task_probs = probs / probs.sum()
+        self.continuation = continuation_table(corpus)
+        self.text_side_masking = dataclasses.replace(
+            config.masking, mask_prob=config.text_side_mask_prob)
 
     def __len__(self) -> int:
         n = len(self.segment_ids)
@@ -312,7 +356,8 @@ class PretrainDataset:
         return np.concatenate([s.visual_ids for s in segments])
 
     def _subsample(self, words: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        stride = int(rng.integers(1, self.config.max_stride + 1))
+        # A stride of 5 over a 3-clip span would leave one visual word: at most half the span.
+        stride = int(rng.integers(1, max(1, min(self.config.max_stride, words.size // 2)) + 1))
         if words.size == 0:
             return words
         offset = int(rng.integers(0, min(stride, words.size)))
@@ -372,7 +417,14 @@ class PretrainDataset:
             types = np.concatenate([np.zeros(text_part.size, np.int64),
                                     np.ones(video_part.size, np.int64)])
         if mask:
-            ids, labels = mask_tokens(ids, L, rng, self.config.masking)
+            allowed, masking = None, self.config.masking
+            if task == JOINT:
+                side = rng.random()
+                if side < self.config.joint_text_side:
+                    allowed, masking = types == 0, self.text_side_masking
+                elif side < self.config.joint_text_side + self.config.joint_video_side:
+                    allowed = types == 1
+            ids, labels = mask_tokens(ids, L, rng, masking, allowed, self.continuation)
         else:
             labels = np.full_like(ids, IGNORE_INDEX)
         return Example(ids, types, labels, label, task)

@@ -27,6 +27,17 @@ class MaskingConfig:
     replace_mask: float = 0.8  # of those: replaced by [MASK]
     replace_random: float = 0.1  # of those: replaced by a random token of the same modality
     min_masks: int = 1  # force at least this many targets per sequence (short sequences)
+    whole_word: bool = True  # a word's WordPieces are masked together (no "##" hint left)
+
+    def __post_init__(self) -> None:
+        for name in ("mask_prob", "replace_mask", "replace_random"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"masking.{name} = {value}: must be in [0, 1]")
+        if self.replace_mask + self.replace_random > 1.0:
+            raise ValueError("masking.replace_mask + masking.replace_random must be <= 1")
+        if self.min_masks < 0:
+            raise ValueError(f"masking.min_masks = {self.min_masks}: must be >= 0")
 
 
 def text_replacement_range(layout: VocabLayout) -> tuple[int, int]:
@@ -55,23 +66,47 @@ def maskable(input_ids: np.ndarray, layout: VocabLayout) -> np.ndarray:
     return is_word & ~special
 
 
+def word_groups(ids: np.ndarray, continuation: np.ndarray | None) -> np.ndarray:
+    """(T,) group id of each position: a WordPiece continuation ("##ing") joins the word before
+    it; every other position (visual words included) is a group of its own."""
+    joins = np.zeros(ids.shape, bool)
+    if continuation is not None and ids.size > 1:
+        text = (ids >= 0) & (ids < continuation.size)
+        joins[1:] = text[1:] & text[:-1] & continuation[np.where(text, ids, 0)][1:]
+    return np.cumsum(~joins) - 1
+
+
 def mask_tokens(
     input_ids: np.ndarray,
     layout: VocabLayout,
     rng: np.random.Generator,
     config: MaskingConfig | None = None,
+    allowed: np.ndarray | None = None,
+    continuation: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mask one sequence. Returns ``(masked_ids, labels)``; labels are ``IGNORE_INDEX`` except at
-    masked positions, where they hold the original id."""
+    masked positions, where they hold the original id.
+
+    ``allowed``: bool (T,), the positions that may be masked (e.g. the text side only, so the
+    video stays in view); default every maskable position. ``continuation``: bool per text id,
+    True for WordPiece continuations; with ``config.whole_word`` a word is masked whole.
+    """
     config = config or MaskingConfig()
     ids = np.asarray(input_ids, dtype=np.int64)
     candidates = maskable(ids, layout)
-    chosen = candidates & (rng.random(ids.shape) < config.mask_prob)
-    short = config.min_masks - int(chosen.sum())
+    if allowed is not None:
+        candidates &= allowed
+    groups = word_groups(ids, continuation if config.whole_word else None)
+    n_groups = int(groups[-1]) + 1 if ids.size else 0
+    group_ok = np.zeros(n_groups, bool)
+    group_ok[groups[candidates]] = True
+    pick = group_ok & (rng.random(n_groups) < config.mask_prob)
+    short = config.min_masks - int(pick.sum())
     if short > 0:  # short sequences: make sure there is something to predict
-        free = np.flatnonzero(candidates & ~chosen)
+        free = np.flatnonzero(group_ok & ~pick)
         if free.size:
-            chosen[rng.choice(free, size=min(short, free.size), replace=False)] = True
+            pick[rng.choice(free, size=min(short, free.size), replace=False)] = True
+    chosen = candidates & pick[groups]
 
     labels = np.full_like(ids, IGNORE_INDEX)
     labels[chosen] = ids[chosen]
