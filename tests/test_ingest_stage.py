@@ -230,3 +230,35 @@ def test_command_line(folder, tmp_path, capsys):
     assert main(["ingest", str(clean), str(tmp_path / "o2"), "--no-asr", "--no-progress"]) == 0
     assert main(["ingest", str(tmp_path / "nowhere"), str(tmp_path / "o3"), "--no-asr"]) == 1
     assert main(["ingest", str(clean), str(tmp_path / "o4"), "--set", "nope=1"]) == 1
+
+
+def test_rerun_redoes_exactly_the_videos_whose_inputs_changed(tmp_path, capsys):
+    src = tmp_path / "videos"
+    src.mkdir()
+    for name in ("a", "b", "c"):
+        write_video(src / f"{name}.mkv", grey_frames(30), fps=10)
+        (src / f"{name}.srt").write_text(SRT)
+    out = tmp_path / "segments"
+    run_ingest(src, out, NO_ASR, progress=False)
+    stamps = {n: (out / f"{n}.parquet").stat().st_mtime_ns for n in "abc"}
+    assert _entries(out)["a"]["fingerprint"]["subtitle"]["sha1"]
+
+    # a: new subtitle text with the same size and an mtime set back; b: a longer video;
+    # c: touched only (same content): reused
+    old = os.stat(src / "a.srt")
+    (src / "a.srt").write_text(SRT.replace("Put the pan", "Set the pot"))
+    os.utime(src / "a.srt", ns=(old.st_atime_ns, old.st_mtime_ns))
+    write_video(src / "b.mkv", grey_frames(50), fps=10)
+    os.utime(src / "c.srt")
+    run_ingest(src, out, NO_ASR, progress=False)
+    entries = _entries(out)
+    assert read_json(out / "manifest.json")["counts"]["reused"] == 1
+    assert read_segments(out / "a.parquet")[0].text == "Set the pot on the stove."
+    assert entries["b"]["n_clips"] == 3 and entries["b"]["duration"] == pytest.approx(5.0)
+    assert (out / "c.parquet").stat().st_mtime_ns == stamps["c"]
+
+    # --force redoes everything
+    capsys.readouterr()
+    assert main(["ingest", str(src), str(out), "--no-asr", "--no-progress", "--force"]) == 0
+    assert read_json(out / "manifest.json")["counts"]["reused"] == 0
+    assert (out / "c.parquet").stat().st_mtime_ns != stamps["c"]

@@ -23,6 +23,8 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from videobert.config import IngestConfig, to_dict
+from videobert.fingerprint import input_fingerprint
+from videobert.fingerprint import same_input as same_fingerprint
 from videobert.ingest.align import Segment, align
 from videobert.ingest.sentences import split_sentences
 from videobert.ingest.subtitles import (
@@ -293,8 +295,12 @@ def run_ingest(
     out: str | Path,
     config: IngestConfig | None = None,
     progress: bool = True,
+    force: bool = False,
 ) -> StageReport:
     """Ingest a folder (videos and same-stem subtitles) or a CSV/JSONL manifest into ``out``.
+
+    A video is redone when its fingerprint (video size + mtime, subtitle content) differs from
+    the one recorded in ``out/manifest.json``, or when ``force``; the others are reused.
 
     Raises FileNotFoundError/ValueError when the input itself is unusable; skipped files are
     in the returned report and in ``out/manifest.json``.
@@ -319,9 +325,11 @@ def run_ingest(
             report.skip(item.video, f"duplicate id {item.id!r} (also {ids[item.id]})")
             continue
         ids[item.id] = item.video
-        old = previous.get(item.id)
+        old = None if force else previous.get(item.id)
+        fingerprint = input_fingerprint(item.video, item.subtitle)
         same_input = old and old["video"] == str(item.video) and old["subtitle"] == (
-            str(item.subtitle) if item.subtitle else None)
+            str(item.subtitle) if item.subtitle else None) and same_fingerprint(
+            old.get("fingerprint"), fingerprint)
         if same_input:
             for problem in old.get("problems", []):  # still true of the input: report again
                 report.skip(problem["file"], problem["reason"])
@@ -335,6 +343,7 @@ def run_ingest(
             report.skip(item.video, f"unexpected error: {type(exc).__name__}: {exc}")
             continue
         if entry is not None:
+            entry["fingerprint"] = fingerprint
             # problems of a kept video (bad subtitle cues) travel with its entry for re-runs
             entry["problems"] = report.to_list()[before:]
             entries.append(entry)
