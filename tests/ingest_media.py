@@ -25,6 +25,12 @@ def frame_index(rgb: np.ndarray) -> int:
     return int(round(float(rgb.mean()) / STEP))
 
 
+def noise_frames(n: int, width: int = 64, height: int = 48, seed: int = 0) -> list[np.ndarray]:
+    """Random frames: they compress badly, so a file's bytes grow evenly with its length."""
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 256, (height, width, 3), dtype=np.uint8) for _ in range(n)]
+
+
 def grey_frames(n: int, width: int = 32, height: int = 24) -> list[np.ndarray]:
     return [np.full((height, width, 3), level(i), np.uint8) for i in range(n)]
 
@@ -46,12 +52,14 @@ def write_video(
     metadata: dict[str, str] | None = None,
     extra_stream: Sequence[np.ndarray] | None = None,
     audio_seconds: float = 0.0,
+    options: dict[str, str] | None = None,
 ) -> Path:
     """Encode ``frames`` (RGB uint8) into ``path``. ``times``: presentation time of each frame
     (variable frame rate); ``rotation``: display-matrix rotation, counter-clockwise degrees;
-    ``extra_stream``: frames of a second video stream; ``audio_seconds``: a silent track."""
+    ``extra_stream``: frames of a second video stream; ``audio_seconds``: a silent track;
+    ``options``: muxer options (``{"movflags": "faststart"}``, ``{"live": "1"}``)."""
     rate = Fraction(fps).limit_denominator(1000)
-    with av.open(str(path), "w") as container:
+    with av.open(str(path), "w", options=options or {}) as container:
         streams = []
         for stack in [frames] + ([extra_stream] if extra_stream is not None else []):
             stream = container.add_stream(codec, rate=rate)

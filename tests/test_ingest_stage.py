@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from ingest_media import grey_frames, write_audio_only, write_video
+from ingest_media import grey_frames, noise_frames, write_audio_only, write_video
 from videobert.cli import main
 from videobert.config import IngestConfig
 from videobert.ingest.stage import read_segments, run_ingest
@@ -262,3 +262,49 @@ def test_rerun_redoes_exactly_the_videos_whose_inputs_changed(tmp_path, capsys):
     assert main(["ingest", str(src), str(out), "--no-asr", "--no-progress", "--force"]) == 0
     assert read_json(out / "manifest.json")["counts"]["reused"] == 0
     assert (out / "c.parquet").stat().st_mtime_ns != stamps["c"]
+
+
+def test_truncated_faststart_mp4_is_reported_and_clipped_to_what_decodes(tmp_path, capsys):
+    from videobert.ingest.video import count_clips, iter_clips
+
+    src = tmp_path / "videos"
+    src.mkdir()
+    whole = write_video(tmp_path / "whole.mp4", noise_frames(100), fps=10, codec="libx264",
+                        options={"movflags": "faststart"})  # 10 s, index ('moov') first
+    data = whole.read_bytes()
+    assert data.index(b"moov") < data.index(b"mdat")
+    cut = src / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    config = IngestConfig(asr=False, fps=10.0, clip_frames=5)
+    decodable = sum(1 for _ in iter_clips(cut, fps=10.0, clip_frames=5))  # what features gets
+    assert count_clips(cut, 10.0, 5) > decodable  # packets alone promise more than decodes
+
+    report = run_ingest(src, tmp_path / "out", config, progress=False)
+    entry = _entries(tmp_path / "out")["cut"]
+    assert entry["n_clips"] == decodable
+    assert entry["declared_duration"] == pytest.approx(10.0)
+    assert 4.0 < entry["duration"] < 5.5
+    note = f"truncated: decoded {entry['duration']:.2f} s of 10.00 s"
+    assert note in entry["notes"]
+    assert report.exit_code() == EXIT_SKIPPED and note in report.skipped[0].reason
+    assert note in capsys.readouterr().err
+
+
+def test_webm_without_a_header_duration_gets_the_decoded_duration(tmp_path):
+    src = tmp_path / "videos"
+    src.mkdir()
+    # a live (streamed) WebM has no duration in its header
+    write_video(src / "live.webm", grey_frames(49), fps=10, codec="libvpx",
+                options={"live": "1"})
+    report = run_ingest(src, tmp_path / "out", NO_ASR, progress=False)
+    entry = _entries(tmp_path / "out")["live"]
+    assert entry["duration"] == pytest.approx(4.9, abs=0.01)
+    assert entry["declared_duration"] is None and entry["n_clips"] == 3
+    assert report.exit_code() == 0 and not any("truncated" in n for n in entry["notes"])
+
+
+def test_sample_webm_duration(tmp_path):
+    from conftest import sample
+    from videobert.ingest.video import probe
+
+    assert probe(sample("big_buck_bunny_0_30.webm")).duration == pytest.approx(30.0, abs=0.05)

@@ -34,7 +34,14 @@ from videobert.ingest.subtitles import (
     TranscriptWarning,
     read_transcript,
 )
-from videobert.ingest.video import VideoError, count_clips, probe
+from videobert.ingest.video import (
+    VideoError,
+    VideoInfo,
+    clips_in,
+    decoded_end,
+    probe,
+    stream_end,
+)
 from videobert.io import StageReport, atomic_path, read_json, write_json
 
 VIDEO_SUFFIXES = (".mp4", ".webm", ".mkv", ".avi", ".mov", ".m4v", ".gif", ".mpg", ".mpeg",
@@ -199,18 +206,19 @@ def ingest_video(item: Item, out: Path, config: IngestConfig, report: StageRepor
                  asr: _Asr) -> dict[str, Any] | None:
     """Write ``out/<id>.parquet`` for one video; its manifest entry, or None if skipped."""
     assert item.video is not None
+    notes: list[str] = []
     try:
         info = probe(item.video)
-        n_clips = count_clips(item.video, config.fps, config.clip_frames, config.min_last_clip)
+        duration = measured_duration(item.video, info, notes, report)
     except VideoError as exc:
         report.skip(item.video, exc.reason)
         return None
+    n_clips = clips_in(duration, config.fps, config.clip_frames, config.min_last_clip)
     if n_clips == 0:
-        report.skip(item.video, f"too short for one clip ({info.duration:.2f}s; a clip is "
+        report.skip(item.video, f"too short for one clip ({duration:.2f}s; a clip is "
                     f"{config.clip_frames / config.fps:.2f}s)")
         return None
 
-    notes: list[str] = []
     cues, source = None, "none"
     if item.subtitle is not None:
         if not item.subtitle.is_file():
@@ -241,7 +249,9 @@ def ingest_video(item: Item, out: Path, config: IngestConfig, report: StageRepor
         "video": str(item.video),
         "subtitle": str(item.subtitle) if item.subtitle else None,
         "transcript_source": source,
-        "duration": round(info.duration, 3),
+        "duration": round(duration, 3),
+        "declared_duration": (None if info.declared_duration is None
+                              else round(info.declared_duration, 3)),
         "n_clips": n_clips,
         "n_segments": len(segments),
         "width": info.width,
@@ -253,6 +263,23 @@ def ingest_video(item: Item, out: Path, config: IngestConfig, report: StageRepor
         "notes": notes,
         "complete": True,
     }
+
+
+def measured_duration(video: Path, info: VideoInfo, notes: list[str],
+                      report: StageReport) -> float:
+    """Seconds of video that can be read: from packet timestamps (fast), and from decoding
+    when the packets stop short of the header's duration (a file cut off after its index was
+    written). A shortfall is a truncated file: noted and reported, the readable part kept."""
+    end = stream_end(video)
+    declared = info.declared_duration
+    slack = max(0.5, 3.0 / info.fps)  # header rounding, a last frame's duration, edit lists
+    if declared is None or end >= declared - slack:
+        return end
+    end = min(end, decoded_end(video))
+    message = f"truncated: decoded {end:.2f} s of {declared:.2f} s"
+    notes.append(message)
+    report.skip(video, f"{message} (the header promises more; the readable part is kept)")
+    return end
 
 
 def write_segments(path: Path, segments: list[Segment]) -> None:
