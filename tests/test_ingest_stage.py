@@ -308,3 +308,68 @@ def test_sample_webm_duration(tmp_path):
     from videobert.ingest.video import probe
 
     assert probe(sample("big_buck_bunny_0_30.webm")).duration == pytest.approx(30.0, abs=0.05)
+
+
+def test_links_subfolders_and_same_named_videos_are_reported(tmp_path, capsys):
+    src = tmp_path / "videos"
+    (src / "day2").mkdir(parents=True)
+    write_video(src / "a.mkv", grey_frames(20), fps=10)
+    write_video(src / "a.mp4", grey_frames(20), fps=10, codec="libx264")
+    (src / "a.srt").write_text(SRT)
+    (src / "gone.mp4").symlink_to(tmp_path / "deleted.mp4")
+    write_video(src / "day2" / "a.mkv", grey_frames(20), fps=10)
+    write_video(src / "day2" / "b.mkv", grey_frames(20), fps=10)
+
+    out = tmp_path / "out"
+    report = run_ingest(src, out, NO_ASR, progress=False)
+    manifest = read_json(out / "manifest.json")
+    assert sorted(_entries(out)) == ["a"]
+    assert _entries(out)["a"]["video"] == str(src / "a.mkv")
+    assert "chose a.mkv over a.mp4" in _entries(out)["a"]["notes"][0]
+    reasons = {os.path.basename(s["file"]): s["reason"] for s in manifest["skipped"]}
+    assert "same name as a.mkv, which was used" in reasons["a.mp4"]
+    assert "dangling symbolic link" in reasons["gone.mp4"]
+    assert str(tmp_path / "deleted.mp4") in reasons["gone.mp4"]
+    assert report.exit_code() == EXIT_SKIPPED
+    assert manifest["notes"] == [f"2 videos in subfolders of {src} were not read "
+                                 "(use --recursive to include them)"]
+    err = capsys.readouterr().err
+    assert "gone.mp4" in err and "2 videos in subfolders" in err and "a.mp4" in err
+
+    out = tmp_path / "out_recursive"
+    assert main(["ingest", str(src), str(out), "--no-asr", "--no-progress",
+                 "--recursive"]) == EXIT_SKIPPED  # a.mp4 and gone.mp4 still
+    entries = _entries(out)
+    assert sorted(entries) == ["a", "day2_a", "day2_b"]
+    assert entries["day2_a"]["video"] == str(src / "day2" / "a.mkv")
+    assert read_json(out / "manifest.json")["notes"] == []
+
+
+def test_a_folder_without_videos_is_an_error_naming_it(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "talk.srt").write_text(SRT)
+    assert main(["ingest", str(empty), str(tmp_path / "out"), "--no-asr"]) == 1
+    err = capsys.readouterr().err
+    assert f"{empty}: no videos found" in err
+    assert not (tmp_path / "out" / "manifest.json").exists()
+    with pytest.raises(ValueError, match="no videos found"):
+        run_ingest(empty, tmp_path / "out", NO_ASR, progress=False)
+
+    (empty / "sub").mkdir()
+    write_video(empty / "sub" / "v.mkv", grey_frames(20), fps=10)
+    assert main(["ingest", str(empty), str(tmp_path / "out"), "--no-asr"]) == 1
+    assert "1 videos in subfolders" in capsys.readouterr().err
+
+
+def test_manifest_paths_are_normalised(tmp_path):
+    media = tmp_path / "media"
+    media.mkdir()
+    write_video(media / "a.mkv", grey_frames(20), fps=10)
+    (media / "a.srt").write_text(SRT)
+    (tmp_path / "list.csv").write_text("video,subtitle\nmedia/../media/./a.mkv,media//a.srt\n")
+    run_ingest(tmp_path / "list.csv", tmp_path / "out", NO_ASR, progress=False)
+    entry = _entries(tmp_path / "out")["a"]
+    assert entry["video"] == str(media / "a.mkv") and entry["subtitle"] == str(media / "a.srt")
+    manifest = read_json(tmp_path / "out" / "manifest.json")
+    assert manifest["source"] == str(tmp_path / "list.csv")

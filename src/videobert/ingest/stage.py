@@ -10,7 +10,9 @@ serve video-only training. Re-running skips videos whose output is complete.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
+import os
 import re
 import sys
 import warnings
@@ -42,7 +44,7 @@ from videobert.ingest.video import (
     probe,
     stream_end,
 )
-from videobert.io import StageReport, atomic_path, read_json, write_json
+from videobert.io import StageReport, atomic_path, console, read_json, write_json
 
 VIDEO_SUFFIXES = (".mp4", ".webm", ".mkv", ".avi", ".mov", ".m4v", ".gif", ".mpg", ".mpeg",
                   ".flv", ".wmv", ".ts", ".3gp", ".ogv")
@@ -64,6 +66,7 @@ class Item:
     id: str
     video: Path | None
     subtitle: Path | None
+    notes: list[str] = dataclasses.field(default_factory=list)  # go into the manifest entry
 
 
 def safe_id(text: str) -> str:
@@ -87,17 +90,68 @@ def _subtitle_rank(video_stem: str, sub: Path) -> tuple[int, int] | None:
     return None
 
 
-def scan_folder(folder: Path) -> list[Item]:
-    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+def _norm(path: Path) -> Path:
+    """Absolute and normalised (no ``..``), symbolic links kept as given: every path stored
+    in a manifest is written this way, so later stages can run from any working directory."""
+    return Path(os.path.abspath(path.expanduser()))
+
+
+def _is_media(path: Path) -> bool:
+    return path.suffix.lower() in VIDEO_SUFFIXES or (
+        path.suffix.lower() in SUBTITLE_SUFFIXES and path.name != "manifest.json")
+
+
+def _scan_one(folder: Path, prefix: str, report: StageReport) -> list[Item]:
+    """Videos of one folder with their subtitles. ``prefix``: the folder's path below the
+    input, which keeps ids of same-named videos in different subfolders apart."""
+    entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    for p in entries:
+        if p.is_symlink() and not p.exists() and _is_media(p):
+            report.skip(_norm(p), f"dangling symbolic link (its target {os.readlink(p)} "
+                        "does not exist)")
+    files = [p for p in entries if p.is_file()]
     videos = [p for p in files if p.suffix.lower() in VIDEO_SUFFIXES]
     subs = [p for p in files if p.suffix.lower() in SUBTITLE_SUFFIXES and p.name != "manifest.json"]
     items, used = [], set()
+    chosen: dict[str, Path] = {}
     for video in videos:
+        if video.stem in chosen:  # a.mkv and a.mp4: one id, so only one can be ingested
+            report.skip(_norm(video), f"same name as {chosen[video.stem].name}, which was "
+                        "used (the first by name); list both in a manifest with their own ids "
+                        "to ingest both")
+            continue
+        chosen[video.stem] = video
         ranked = sorted((r, s) for s in subs if (r := _subtitle_rank(video.stem, s)) is not None)
         subtitle = ranked[0][1] if ranked else None
         used.update(s for _, s in ranked)
-        items.append(Item(video.stem, video, subtitle))
-    items += [Item(s.stem, None, s) for s in subs if s not in used]
+        items.append(Item(prefix + video.stem, video, subtitle))
+    for item in items:
+        twins = [v.name for v in videos if v.stem == item.video.stem and v != item.video]
+        if twins:
+            item.notes.append(f"chose {item.video.name} over {', '.join(twins)} (same name; "
+                              "the first by name is used)")
+    items += [Item(prefix + s.stem, None, s) for s in subs if s not in used]
+    return items
+
+
+def scan_folder(folder: Path, report: StageReport, recursive: bool = False) -> list[Item]:
+    """Videos of ``folder`` (and, with ``recursive``, of its subfolders, whose ids are then
+    prefixed with the subfolder path, ``sub/a.mp4`` -> ``sub_a``)."""
+    folders = [folder]
+    if recursive:
+        folders += sorted(p for p in folder.rglob("*") if p.is_dir()
+                          and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    items = []
+    for sub in folders:
+        rel = sub.relative_to(folder)
+        items += _scan_one(sub, "" if rel == Path(".") else f"{rel.as_posix()}/", report)
+    if not recursive:
+        unread = sum(1 for p in folder.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES
+                     and p.parent != folder and p.is_file()
+                     and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+        if unread:
+            report.note(f"{unread} videos in subfolders of {folder} were not read "
+                        "(use --recursive to include them)")
     return items
 
 
@@ -130,7 +184,7 @@ def read_manifest(path: Path, report: StageReport) -> list[Item]:
         if value is None or not str(value).strip():
             return None
         p = Path(str(value).strip()).expanduser()
-        return p if p.is_absolute() else path.parent / p
+        return _norm(p if p.is_absolute() else path.parent / p)
 
     items = []
     for where, row in rows:
@@ -143,13 +197,22 @@ def read_manifest(path: Path, report: StageReport) -> list[Item]:
     return items
 
 
-def find_inputs(source: Path, report: StageReport) -> list[Item]:
-    # Absolute paths: later stages read the manifest from any working directory.
-    source = source.expanduser().resolve()
+def find_inputs(source: Path, report: StageReport, recursive: bool = False) -> list[Item]:
+    """The videos to ingest. Raises FileNotFoundError/ValueError when the input is unusable:
+    missing, not a folder or manifest, or without a single video."""
+    source = _norm(source)
     if source.is_dir():
-        return scan_folder(source)
+        items = scan_folder(source, report, recursive)
+        if not any(item.video for item in items):
+            hint = "" if recursive or not report.notes else f" ({report.notes[-1]})"
+            raise ValueError(f"{source}: no videos found (looked for "
+                             f"{' '.join(VIDEO_SUFFIXES)}){hint}")
+        return items
     if source.is_file() and source.suffix.lower() in MANIFEST_SUFFIXES:
-        return read_manifest(source, report)
+        items = read_manifest(source, report)
+        if not any(item.video for item in items):
+            raise ValueError(f"{source}: the manifest names no videos")
+        return items
     if source.is_file():
         raise ValueError(f"{source}: input must be a folder or a .csv/.jsonl manifest")
     raise FileNotFoundError(f"{source}: input not found")
@@ -178,7 +241,7 @@ class _Asr:
             asr.load_model(self.model)
         except Exception as exc:  # missing package or model: report once, carry on
             self.enabled, self.error = False, f"speech recognition unavailable: {exc}"
-            print(f"[ingest] {self.error}", file=sys.stderr, flush=True)
+            console(f"[ingest] {self.error}")
             return None
         try:
             return asr.transcribe(video, model=self.model)
@@ -206,7 +269,7 @@ def ingest_video(item: Item, out: Path, config: IngestConfig, report: StageRepor
                  asr: _Asr) -> dict[str, Any] | None:
     """Write ``out/<id>.parquet`` for one video; its manifest entry, or None if skipped."""
     assert item.video is not None
-    notes: list[str] = []
+    notes: list[str] = list(item.notes)
     try:
         info = probe(item.video)
         duration = measured_duration(item.video, info, notes, report)
@@ -323,6 +386,7 @@ def run_ingest(
     config: IngestConfig | None = None,
     progress: bool = True,
     force: bool = False,
+    recursive: bool = False,
 ) -> StageReport:
     """Ingest a folder (videos and same-stem subtitles) or a CSV/JSONL manifest into ``out``.
 
@@ -335,7 +399,7 @@ def run_ingest(
     config = config or IngestConfig()
     source, out = Path(source), Path(out)
     report = StageReport("ingest")
-    items = find_inputs(source, report)
+    items = find_inputs(source, report, recursive)
     out.mkdir(parents=True, exist_ok=True)
     previous = _previous_entries(out, config)
     asr = _Asr(config)
@@ -381,6 +445,7 @@ def run_ingest(
         "source": str(source),
         "videos": entries,
         "skipped": report.to_list(),
+        "notes": report.notes,
         "counts": {
             "videos": len(entries),
             "reused": reused,
