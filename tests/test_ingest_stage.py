@@ -373,3 +373,21 @@ def test_manifest_paths_are_normalised(tmp_path):
     assert entry["video"] == str(media / "a.mkv") and entry["subtitle"] == str(media / "a.srt")
     manifest = read_json(tmp_path / "out" / "manifest.json")
     assert manifest["source"] == str(tmp_path / "list.csv")
+
+
+def test_a_subtitle_in_a_guessed_encoding_is_warned_about(tmp_path, capsys):
+    src = tmp_path / "videos"
+    src.mkdir()
+    write_video(src / "ru.mkv", grey_frames(20), fps=10)
+    cue = "1\n00:00:00,000 --> 00:00:01,000\n{}\n"
+    (src / "ru.srt").write_bytes(cue.format("Привет, мир. Как дела?").encode("cp1251"))
+    write_video(src / "fr.mkv", grey_frames(20), fps=10)  # Windows-1252 French reads fine
+    (src / "fr.srt").write_bytes(cue.format("Voilà, c'est un café très chaud.").encode("cp1252"))
+    report = run_ingest(src, tmp_path / "out", NO_ASR, progress=False)
+    entries = _entries(tmp_path / "out")
+    (note,) = [n for n in entries["ru"]["notes"] if "not UTF-8" in n]
+    assert str(src / "ru.srt") in note and "read as cp1252, a weak guess" in note
+    assert str(src / "ru.srt") in capsys.readouterr().err
+    assert not any("UTF-8" in n for n in entries["fr"]["notes"])
+    assert read_segments(tmp_path / "out" / "fr.parquet")[0].text.startswith("Voilà")
+    assert report.exit_code() == 0  # nothing skipped: the text is kept, with the warning

@@ -31,6 +31,7 @@ from videobert.ingest.align import Segment, align
 from videobert.ingest.sentences import split_sentences
 from videobert.ingest.subtitles import (
     SUBTITLE_SUFFIXES,
+    CharsetWarning,
     Cue,
     TranscriptError,
     TranscriptWarning,
@@ -250,10 +251,12 @@ class _Asr:
             return None
 
 
-def _read_subtitle(path: Path, report: StageReport) -> list[Cue] | None:
-    """Cues of a subtitle file; dropped cues and unusable files go into the report."""
+def _read_subtitle(path: Path, report: StageReport, notes: list[str]) -> list[Cue] | None:
+    """Cues of a subtitle file; dropped cues and unusable files go into the report, a doubtful
+    text encoding into ``notes`` and on the console (the text is used, but may be garbled)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TranscriptWarning)
+        warnings.simplefilter("always", CharsetWarning)
         try:
             cues = read_transcript(path)
         except TranscriptError as exc:
@@ -262,6 +265,9 @@ def _read_subtitle(path: Path, report: StageReport) -> list[Cue] | None:
     for w in caught:
         if issubclass(w.category, TranscriptWarning):
             report.skip(path, str(w.message))
+        elif issubclass(w.category, CharsetWarning):
+            notes.append(str(w.message))
+            console(f"[ingest] warning: {w.message}")
     return cues
 
 
@@ -287,7 +293,7 @@ def ingest_video(item: Item, out: Path, config: IngestConfig, report: StageRepor
         if not item.subtitle.is_file():
             report.skip(item.subtitle, "subtitle file not found")
         else:
-            cues = _read_subtitle(item.subtitle, report)
+            cues = _read_subtitle(item.subtitle, report, notes)
             source = item.subtitle.suffix.lower().lstrip(".") if cues else "none"
     if cues is None:
         if not info.has_audio:
