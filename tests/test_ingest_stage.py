@@ -10,7 +10,13 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from ingest_media import grey_frames, noise_frames, write_audio_only, write_video
+from ingest_media import (
+    grey_frames,
+    noise_frames,
+    write_audio_only,
+    write_video,
+    write_with_subtitles,
+)
 from videobert.cli import main
 from videobert.config import IngestConfig
 from videobert.ingest.stage import read_segments, run_ingest
@@ -391,3 +397,25 @@ def test_a_subtitle_in_a_guessed_encoding_is_warned_about(tmp_path, capsys):
     assert not any("UTF-8" in n for n in entries["fr"]["notes"])
     assert read_segments(tmp_path / "out" / "fr.parquet")[0].text.startswith("Voilà")
     assert report.exit_code() == 0  # nothing skipped: the text is kept, with the warning
+
+
+@pytest.mark.parametrize("codec, suffix", [("mov_text", ".mp4"), ("subrip", ".mkv"),
+                                           ("webvtt", ".mkv"), ("ass", ".mkv")])
+def test_embedded_subtitles_are_used_without_a_sidecar_file(tmp_path, codec, suffix):
+    src = tmp_path / "videos"
+    src.mkdir()
+    text = "Put the pan on the stove."
+    if codec == "ass":  # with override tags and a line break, as ASS files have them
+        text = "Put the {\\i1}pan{\\i0} on\\Nthe stove."
+    write_with_subtitles(src / f"v{suffix}", grey_frames(40), codec,
+                         [(0.5, 1.2, text), (1.4, 3.2, "Now add the oil.")])
+    write_with_subtitles(src / f"side{suffix}", grey_frames(40), codec, [(0.5, 1.2, "Inside.")])
+    (src / "side.srt").write_text(SRT)  # a sidecar file wins over the embedded stream
+    report = run_ingest(src, tmp_path / "out", NO_ASR, progress=False)
+    entries = _entries(tmp_path / "out")
+    assert entries["v"]["transcript_source"] == "embedded"
+    segments = read_segments(tmp_path / "out" / "v.parquet")
+    assert [(s.start, s.end, s.text) for s in segments] == [
+        (0.5, 1.2, "Put the pan on the stove."), (1.4, 3.2, "Now add the oil.")]
+    assert entries["side"]["transcript_source"] == "srt"
+    assert report.exit_code() == 0

@@ -28,6 +28,7 @@ from videobert.config import IngestConfig, to_dict
 from videobert.fingerprint import input_fingerprint
 from videobert.fingerprint import same_input as same_fingerprint
 from videobert.ingest.align import Segment, align
+from videobert.ingest.embedded import read_embedded
 from videobert.ingest.sentences import split_sentences
 from videobert.ingest.subtitles import (
     SUBTITLE_SUFFIXES,
@@ -295,6 +296,11 @@ def ingest_video(item: Item, out: Path, config: IngestConfig, report: StageRepor
         else:
             cues = _read_subtitle(item.subtitle, report, notes)
             source = item.subtitle.suffix.lower().lstrip(".") if cues else "none"
+    if cues is None and item.subtitle is None:
+        embedded = read_embedded(item.video)  # before speech recognition: the author's text
+        if embedded is not None:
+            cues, source = embedded[0], "embedded"
+            notes.append(f"transcript from the embedded {embedded[1]} subtitle stream")
     if cues is None:
         if not info.has_audio:
             notes.append("no subtitles and no audio track")
