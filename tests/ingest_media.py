@@ -25,6 +25,12 @@ def frame_index(rgb: np.ndarray) -> int:
     return int(round(float(rgb.mean()) / STEP))
 
 
+def noise_frames(n: int, width: int = 64, height: int = 48, seed: int = 0) -> list[np.ndarray]:
+    """Random frames: they compress badly, so a file's bytes grow evenly with its length."""
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 256, (height, width, 3), dtype=np.uint8) for _ in range(n)]
+
+
 def grey_frames(n: int, width: int = 32, height: int = 24) -> list[np.ndarray]:
     return [np.full((height, width, 3), level(i), np.uint8) for i in range(n)]
 
@@ -46,12 +52,14 @@ def write_video(
     metadata: dict[str, str] | None = None,
     extra_stream: Sequence[np.ndarray] | None = None,
     audio_seconds: float = 0.0,
+    options: dict[str, str] | None = None,
 ) -> Path:
     """Encode ``frames`` (RGB uint8) into ``path``. ``times``: presentation time of each frame
     (variable frame rate); ``rotation``: display-matrix rotation, counter-clockwise degrees;
-    ``extra_stream``: frames of a second video stream; ``audio_seconds``: a silent track."""
+    ``extra_stream``: frames of a second video stream; ``audio_seconds``: a silent track;
+    ``options``: muxer options (``{"movflags": "faststart"}``, ``{"live": "1"}``)."""
     rate = Fraction(fps).limit_denominator(1000)
-    with av.open(str(path), "w") as container:
+    with av.open(str(path), "w", options=options or {}) as container:
         streams = []
         for stack in [frames] + ([extra_stream] if extra_stream is not None else []):
             stream = container.add_stream(codec, rate=rate)
@@ -114,4 +122,42 @@ def write_with_cover(path: Path, frames: Sequence[np.ndarray], fps: float = 10) 
         for rgb in frames:
             container.mux(video.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
         container.mux(video.encode())
+    return path
+
+
+ASS_HEADER = (
+    b"[Script Info]\r\nScriptType: v4.00+\r\n\r\n[V4+ Styles]\r\nFormat: Name, Fontname, Fontsize, "
+    b"PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, "
+    b"StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, "
+    b"MarginL, MarginR, MarginV, Encoding\r\nStyle: Default,Arial,16,&Hffffff,&Hffffff,&H0,&H0,"
+    b"0,0,0,0,100,100,0,0,1,1,0,2,10,10,10,0\r\n\r\n[Events]\r\nFormat: Layer, Start, End, "
+    b"Style, Name, MarginL, MarginR, MarginV, Effect, Text\r\n")
+
+
+def write_with_subtitles(path: Path, frames: Sequence[np.ndarray], codec: str,
+                         cues: Sequence[tuple[float, float, str]], fps: float = 10) -> Path:
+    """A video with one embedded text subtitle stream (``mov_text`` in .mp4; ``subrip``,
+    ``webvtt`` or ``ass`` in .mkv); packets are written as each muxer stores them."""
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("mpeg4" if path.suffix == ".mp4" else "ffv1", rate=fps)
+        video.height, video.width = frames[0].shape[:2]
+        video.pix_fmt = "yuv420p"
+        subs = container.add_stream(codec)
+        subs.codec_context.subtitle_header = ASS_HEADER  # mov_text and ass need one to open
+        subs.time_base = Fraction(1, 1000)
+        for rgb in frames:
+            container.mux(video.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+        container.mux(video.encode())
+        for n, (start, end, text) in enumerate(cues):
+            if codec == "mov_text":
+                payload = len(text.encode()).to_bytes(2, "big") + text.encode()
+            elif codec == "ass":
+                payload = f"{n},0,Default,,0,0,0,,{text}".encode()
+            else:
+                payload = text.encode()
+            packet = av.Packet(payload)
+            packet.stream, packet.time_base = subs, Fraction(1, 1000)
+            packet.pts = packet.dts = round(start * 1000)
+            packet.duration = round((end - start) * 1000)
+            container.mux(packet)
     return path

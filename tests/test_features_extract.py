@@ -102,7 +102,7 @@ def test_extraction_writes_float16_features_and_the_manifest_last(tmp_path, medi
     assert manifest["backbone"] == "i3d" and manifest["dim"] == 1024
     assert manifest["weights"].endswith("i3d-kinetics-400.ckpt")
     assert (manifest["fps"], manifest["clip_frames"], manifest["size"]) == (10.0, 8, SIZE)
-    assert manifest["videos"] == {"a": {"n_clips": 3}, "b": {"n_clips": 2}, "c": {"n_clips": 5}}
+    assert {k: v["n_clips"] for k, v in manifest["videos"].items()} == {"a": 3, "b": 2, "c": 5}
     assert manifest["skipped"] == []
     assert not list(out.glob(".*tmp*"))  # no temporary files left behind
 
@@ -186,7 +186,7 @@ def test_two_shards_cover_every_video_once_and_merge_the_manifest(tmp_path, medi
     assert set(first["videos"]).isdisjoint(second["videos"])
     assert set(first["videos"]) | set(second["videos"]) == set(SECONDS)
     merged = json.loads((out / "manifest.json").read_text())
-    assert merged["videos"] == {"a": {"n_clips": 3}, "b": {"n_clips": 2}, "c": {"n_clips": 5}}
+    assert {k: v["n_clips"] for k, v in merged["videos"].items()} == {"a": 3, "b": 2, "c": 5}
     assert merged["shards"] == 2 and merged["skipped"] == []
 
 
@@ -222,6 +222,43 @@ def test_precomputed_npy_features_are_checked_and_stored_as_float16(tmp_path, me
     reasons = {Path(s["file"]).name: s["reason"] for s in manifest["skipped"]}
     assert "shape (2, 16, 2)" in reasons["b.npy"]
     assert "4 rows" in reasons["c.npy"] and "5 clips" in reasons["c.npy"]
+
+
+def test_a_changed_video_is_redone_and_the_others_reused(tmp_path, media):
+    """Real ingest -> features (npy import, no weights needed) -> the video a.mp4 is replaced
+    by a longer one -> ingest and features again: only a is redone, with the new clip count."""
+    import shutil
+
+    from videobert.config import IngestConfig
+    from videobert.ingest.stage import run_ingest
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for name in ("a", "b"):
+        shutil.copy(media / f"{name}.mp4", videos / f"{name}.mp4")
+    ingest = IngestConfig(asr=False, **GRID)
+    npy_dir, seg, out = tmp_path / "precomputed", tmp_path / "segments", tmp_path / "features"
+    npy_dir.mkdir()
+    np.save(npy_dir / "a.npy", np.zeros((3, 16), np.float32))
+    np.save(npy_dir / "b.npy", np.zeros((2, 16), np.float32))
+    run_ingest(videos, seg, ingest, progress=False)
+    run_features(seg, out, _config(backbone="npy"), npy_dir=npy_dir, progress=False)
+    first = json.loads((out / "manifest.json").read_text())
+    b_stamp = (out / "b.npy").stat().st_mtime_ns
+
+    shutil.copy(media / "c.mp4", videos / "a.mp4")  # 5 clips now
+    np.save(npy_dir / "a.npy", np.ones((5, 16), np.float32))
+    run_ingest(videos, seg, ingest, progress=False)
+    report = run_features(seg, out, _config(backbone="npy"), npy_dir=npy_dir, progress=False)
+    assert report.exit_code() == 0
+    np.testing.assert_array_equal(np.load(out / "a.npy"), np.ones((5, 16), np.float16))
+    assert (out / "b.npy").stat().st_mtime_ns == b_stamp  # reused
+    second = json.loads((out / "manifest.json").read_text())
+    assert second["videos"]["a"]["n_clips"] == 5
+    assert second["videos"]["a"]["source"] != first["videos"]["a"]["source"]
+    assert second["videos"]["b"] == first["videos"]["b"]
+    # the codebook's reuse check hashes this manifest, so a changed video refits the codebook
+    assert (out / "manifest.json").read_bytes() != json.dumps(first).encode()
 
 
 def test_npy_with_another_dimension_is_reported(tmp_path, media):

@@ -10,7 +10,13 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from ingest_media import grey_frames, write_audio_only, write_video
+from ingest_media import (
+    grey_frames,
+    noise_frames,
+    write_audio_only,
+    write_video,
+    write_with_subtitles,
+)
 from videobert.cli import main
 from videobert.config import IngestConfig
 from videobert.ingest.stage import read_segments, run_ingest
@@ -230,3 +236,186 @@ def test_command_line(folder, tmp_path, capsys):
     assert main(["ingest", str(clean), str(tmp_path / "o2"), "--no-asr", "--no-progress"]) == 0
     assert main(["ingest", str(tmp_path / "nowhere"), str(tmp_path / "o3"), "--no-asr"]) == 1
     assert main(["ingest", str(clean), str(tmp_path / "o4"), "--set", "nope=1"]) == 1
+
+
+def test_rerun_redoes_exactly_the_videos_whose_inputs_changed(tmp_path, capsys):
+    src = tmp_path / "videos"
+    src.mkdir()
+    for name in ("a", "b", "c"):
+        write_video(src / f"{name}.mkv", grey_frames(30), fps=10)
+        (src / f"{name}.srt").write_text(SRT)
+    out = tmp_path / "segments"
+    run_ingest(src, out, NO_ASR, progress=False)
+    stamps = {n: (out / f"{n}.parquet").stat().st_mtime_ns for n in "abc"}
+    assert _entries(out)["a"]["fingerprint"]["subtitle"]["sha1"]
+
+    # a: new subtitle text with the same size and an mtime set back; b: a longer video;
+    # c: touched only (same content): reused
+    old = os.stat(src / "a.srt")
+    (src / "a.srt").write_text(SRT.replace("Put the pan", "Set the pot"))
+    os.utime(src / "a.srt", ns=(old.st_atime_ns, old.st_mtime_ns))
+    write_video(src / "b.mkv", grey_frames(50), fps=10)
+    os.utime(src / "c.srt")
+    run_ingest(src, out, NO_ASR, progress=False)
+    entries = _entries(out)
+    assert read_json(out / "manifest.json")["counts"]["reused"] == 1
+    assert read_segments(out / "a.parquet")[0].text == "Set the pot on the stove."
+    assert entries["b"]["n_clips"] == 3 and entries["b"]["duration"] == pytest.approx(5.0)
+    assert (out / "c.parquet").stat().st_mtime_ns == stamps["c"]
+
+    # --force redoes everything
+    capsys.readouterr()
+    assert main(["ingest", str(src), str(out), "--no-asr", "--no-progress", "--force"]) == 0
+    assert read_json(out / "manifest.json")["counts"]["reused"] == 0
+    assert (out / "c.parquet").stat().st_mtime_ns != stamps["c"]
+
+
+def test_truncated_faststart_mp4_is_reported_and_clipped_to_what_decodes(tmp_path, capsys):
+    from videobert.ingest.video import count_clips, iter_clips
+
+    src = tmp_path / "videos"
+    src.mkdir()
+    whole = write_video(tmp_path / "whole.mp4", noise_frames(100), fps=10, codec="libx264",
+                        options={"movflags": "faststart"})  # 10 s, index ('moov') first
+    data = whole.read_bytes()
+    assert data.index(b"moov") < data.index(b"mdat")
+    cut = src / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    config = IngestConfig(asr=False, fps=10.0, clip_frames=5)
+    decodable = sum(1 for _ in iter_clips(cut, fps=10.0, clip_frames=5))  # what features gets
+    assert count_clips(cut, 10.0, 5) > decodable  # packets alone promise more than decodes
+
+    report = run_ingest(src, tmp_path / "out", config, progress=False)
+    entry = _entries(tmp_path / "out")["cut"]
+    assert entry["n_clips"] == decodable
+    assert entry["declared_duration"] == pytest.approx(10.0)
+    assert 4.0 < entry["duration"] < 5.5
+    note = f"truncated: decoded {entry['duration']:.2f} s of 10.00 s"
+    assert note in entry["notes"]
+    assert report.exit_code() == EXIT_SKIPPED and note in report.skipped[0].reason
+    assert note in capsys.readouterr().err
+
+
+def test_webm_without_a_header_duration_gets_the_decoded_duration(tmp_path):
+    src = tmp_path / "videos"
+    src.mkdir()
+    # a live (streamed) WebM has no duration in its header
+    write_video(src / "live.webm", grey_frames(49), fps=10, codec="libvpx",
+                options={"live": "1"})
+    report = run_ingest(src, tmp_path / "out", NO_ASR, progress=False)
+    entry = _entries(tmp_path / "out")["live"]
+    assert entry["duration"] == pytest.approx(4.9, abs=0.01)
+    assert entry["declared_duration"] is None and entry["n_clips"] == 3
+    assert report.exit_code() == 0 and not any("truncated" in n for n in entry["notes"])
+
+
+def test_sample_webm_duration(tmp_path):
+    from conftest import sample
+    from videobert.ingest.video import probe
+
+    assert probe(sample("big_buck_bunny_0_30.webm")).duration == pytest.approx(30.0, abs=0.05)
+
+
+def test_links_subfolders_and_same_named_videos_are_reported(tmp_path, capsys):
+    src = tmp_path / "videos"
+    (src / "day2").mkdir(parents=True)
+    write_video(src / "a.mkv", grey_frames(20), fps=10)
+    write_video(src / "a.mp4", grey_frames(20), fps=10, codec="libx264")
+    (src / "a.srt").write_text(SRT)
+    (src / "gone.mp4").symlink_to(tmp_path / "deleted.mp4")
+    write_video(src / "day2" / "a.mkv", grey_frames(20), fps=10)
+    write_video(src / "day2" / "b.mkv", grey_frames(20), fps=10)
+
+    out = tmp_path / "out"
+    report = run_ingest(src, out, NO_ASR, progress=False)
+    manifest = read_json(out / "manifest.json")
+    assert sorted(_entries(out)) == ["a"]
+    assert _entries(out)["a"]["video"] == str(src / "a.mkv")
+    assert "chose a.mkv over a.mp4" in _entries(out)["a"]["notes"][0]
+    reasons = {os.path.basename(s["file"]): s["reason"] for s in manifest["skipped"]}
+    assert "same name as a.mkv, which was used" in reasons["a.mp4"]
+    assert "dangling symbolic link" in reasons["gone.mp4"]
+    assert str(tmp_path / "deleted.mp4") in reasons["gone.mp4"]
+    assert report.exit_code() == EXIT_SKIPPED
+    assert manifest["notes"] == [f"2 videos in subfolders of {src} were not read "
+                                 "(use --recursive to include them)"]
+    err = capsys.readouterr().err
+    assert "gone.mp4" in err and "2 videos in subfolders" in err and "a.mp4" in err
+
+    out = tmp_path / "out_recursive"
+    assert main(["ingest", str(src), str(out), "--no-asr", "--no-progress",
+                 "--recursive"]) == EXIT_SKIPPED  # a.mp4 and gone.mp4 still
+    entries = _entries(out)
+    assert sorted(entries) == ["a", "day2_a", "day2_b"]
+    assert entries["day2_a"]["video"] == str(src / "day2" / "a.mkv")
+    assert read_json(out / "manifest.json")["notes"] == []
+
+
+def test_a_folder_without_videos_is_an_error_naming_it(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "talk.srt").write_text(SRT)
+    assert main(["ingest", str(empty), str(tmp_path / "out"), "--no-asr"]) == 1
+    err = capsys.readouterr().err
+    assert f"{empty}: no videos found" in err
+    assert not (tmp_path / "out" / "manifest.json").exists()
+    with pytest.raises(ValueError, match="no videos found"):
+        run_ingest(empty, tmp_path / "out", NO_ASR, progress=False)
+
+    (empty / "sub").mkdir()
+    write_video(empty / "sub" / "v.mkv", grey_frames(20), fps=10)
+    assert main(["ingest", str(empty), str(tmp_path / "out"), "--no-asr"]) == 1
+    assert "1 videos in subfolders" in capsys.readouterr().err
+
+
+def test_manifest_paths_are_normalised(tmp_path):
+    media = tmp_path / "media"
+    media.mkdir()
+    write_video(media / "a.mkv", grey_frames(20), fps=10)
+    (media / "a.srt").write_text(SRT)
+    (tmp_path / "list.csv").write_text("video,subtitle\nmedia/../media/./a.mkv,media//a.srt\n")
+    run_ingest(tmp_path / "list.csv", tmp_path / "out", NO_ASR, progress=False)
+    entry = _entries(tmp_path / "out")["a"]
+    assert entry["video"] == str(media / "a.mkv") and entry["subtitle"] == str(media / "a.srt")
+    manifest = read_json(tmp_path / "out" / "manifest.json")
+    assert manifest["source"] == str(tmp_path / "list.csv")
+
+
+def test_a_subtitle_in_a_guessed_encoding_is_warned_about(tmp_path, capsys):
+    src = tmp_path / "videos"
+    src.mkdir()
+    write_video(src / "ru.mkv", grey_frames(20), fps=10)
+    cue = "1\n00:00:00,000 --> 00:00:01,000\n{}\n"
+    (src / "ru.srt").write_bytes(cue.format("Привет, мир. Как дела?").encode("cp1251"))
+    write_video(src / "fr.mkv", grey_frames(20), fps=10)  # Windows-1252 French reads fine
+    (src / "fr.srt").write_bytes(cue.format("Voilà, c'est un café très chaud.").encode("cp1252"))
+    report = run_ingest(src, tmp_path / "out", NO_ASR, progress=False)
+    entries = _entries(tmp_path / "out")
+    (note,) = [n for n in entries["ru"]["notes"] if "not UTF-8" in n]
+    assert str(src / "ru.srt") in note and "read as cp1252, a weak guess" in note
+    assert str(src / "ru.srt") in capsys.readouterr().err
+    assert not any("UTF-8" in n for n in entries["fr"]["notes"])
+    assert read_segments(tmp_path / "out" / "fr.parquet")[0].text.startswith("Voilà")
+    assert report.exit_code() == 0  # nothing skipped: the text is kept, with the warning
+
+
+@pytest.mark.parametrize("codec, suffix", [("mov_text", ".mp4"), ("subrip", ".mkv"),
+                                           ("webvtt", ".mkv"), ("ass", ".mkv")])
+def test_embedded_subtitles_are_used_without_a_sidecar_file(tmp_path, codec, suffix):
+    src = tmp_path / "videos"
+    src.mkdir()
+    text = "Put the pan on the stove."
+    if codec == "ass":  # with override tags and a line break, as ASS files have them
+        text = "Put the {\\i1}pan{\\i0} on\\Nthe stove."
+    write_with_subtitles(src / f"v{suffix}", grey_frames(40), codec,
+                         [(0.5, 1.2, text), (1.4, 3.2, "Now add the oil.")])
+    write_with_subtitles(src / f"side{suffix}", grey_frames(40), codec, [(0.5, 1.2, "Inside.")])
+    (src / "side.srt").write_text(SRT)  # a sidecar file wins over the embedded stream
+    report = run_ingest(src, tmp_path / "out", NO_ASR, progress=False)
+    entries = _entries(tmp_path / "out")
+    assert entries["v"]["transcript_source"] == "embedded"
+    segments = read_segments(tmp_path / "out" / "v.parquet")
+    assert [(s.start, s.end, s.text) for s in segments] == [
+        (0.5, 1.2, "Put the pan on the stove."), (1.4, 3.2, "Now add the oil.")]
+    assert entries["side"]["transcript_source"] == "srt"
+    assert report.exit_code() == 0

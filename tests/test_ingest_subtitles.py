@@ -66,14 +66,17 @@ def test_srt_non_utf8_encoding(tmp_path, monkeypatch):
     (cue,) = read_transcript(path)
     assert cue.text == "Crème brûlée, naïve café"
     # without charset detection: Windows-1252, then Latin-1
-    monkeypatch.setattr(subtitles, "_detect_encoding", lambda data: None)
+    monkeypatch.setattr(subtitles, "_detect_encoding", lambda data: (None, 0.0))
     assert decode_text("é".encode("cp1252")) == ("é", "cp1252")
     assert decode_text(b"\x81\x8d")[1] == "latin-1"  # undefined in cp1252: latin-1 takes all
     assert decode_text("ü".encode("utf-16"))[0] == "ü"
     # with detection (charset-normalizer, when installed) its guess comes first
-    monkeypatch.setattr(subtitles, "_detect_encoding", lambda data: "cp1251")
+    monkeypatch.setattr(subtitles, "_detect_encoding", lambda data: ("cp1251", 0.0))
     assert decode_text("Привет".encode("cp1251")) == ("Привет", "cp1251")
-    monkeypatch.setattr(subtitles, "_detect_encoding", lambda data: "no-such-codec")
+    assert subtitles.decode_text_checked("Привет".encode("cp1251"))[2] is None  # confident
+    monkeypatch.setattr(subtitles, "_detect_encoding", lambda data: ("cp1251", 0.4))
+    assert "unsure" in subtitles.decode_text_checked("Привет".encode("cp1251"))[2]
+    monkeypatch.setattr(subtitles, "_detect_encoding", lambda data: ("no-such-codec", 0.0))
     assert decode_text("é".encode("cp1252")) == ("é", "cp1252")
 
 
@@ -272,3 +275,19 @@ def test_align_drops_sentences_after_the_video():
     segments = align(sentences, "vid", n_clips=4)
     assert [(s.text, s.first_clip, s.last_clip) for s in segments] == [("a", 0, 1), ("b", 2, 3)]
     assert all(s.video_id == "vid" for s in segments)
+
+
+def test_a_weak_charset_guess_is_flagged():
+    from videobert.ingest.subtitles import decode_text_checked
+
+    assert decode_text_checked("café".encode())[2] is None  # UTF-8: no guess
+    text, encoding, doubt = decode_text_checked("Ελληνικά κείμενα".encode("cp1253"))
+    assert encoding in ("cp1252", "latin-1") and doubt  # Greek read as Western: flagged
+    assert decode_text_checked("Größe und Straße".encode("cp1252"))[2] is None
+    assert decode_text_checked("naïve façade, déjà vu".encode("cp1252"))[2] is None
+
+
+def test_an_ellipsis_ends_a_sentence_as_documented():
+    cues = [Cue(0.0, 4.0, "Wait for it… Now stir. Done?! Yes...")]
+    assert [s.text for s in split_sentences(cues)] == ["Wait for it…", "Now stir.", "Done?!",
+                                                       "Yes..."]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import warnings
 from pathlib import Path
 
@@ -284,16 +285,21 @@ def test_codebook_stage_skips_a_complete_folder(pipeline):
     assert Codebook.load(root / "cb").n_words == 4  # a new config refits
 
 
-def test_cli_with_fewer_clips_than_words_warns_and_works(tmp_path: Path):
+def test_cli_with_fewer_clips_than_words_warns_once_and_works(tmp_path: Path, capfd):
     from videobert.cli import main
 
     write_features(tmp_path / "features", {"a": 12, "b": 8})
     argv = ["codebook", str(tmp_path / "features"), str(tmp_path / "cb"), "--k", "4"]
     argv += ["--depth", "3", "--set", "niter=5"]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with warnings.catch_warnings():
+        # as on the command line, where a Python warning is printed to stderr (pytest would
+        # otherwise collect it instead)
+        warnings.simplefilter("default")
+        warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: \
+            sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
         assert main(argv) == 0
-    assert any("20 clips for 64 words" in str(w.message) for w in caught)
+    err = capfd.readouterr().err
+    assert err.count("20 clips for 64 words") == 1, err
     usage = json.loads((tmp_path / "cb" / "usage.json").read_text())
     assert len(usage["counts"]) == 64 and sum(usage["counts"]) == 20
     assert json.loads((tmp_path / "cb" / "meta.json").read_text())["sample_size"] == 20

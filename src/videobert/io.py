@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 EXIT_SKIPPED = 3  # exit status of a stage that completed but skipped some input
 
 
@@ -44,17 +46,29 @@ class Skip:
     reason: str
 
 
+def console(message: str) -> None:
+    """Print a line on stderr without breaking an active tqdm progress bar (``tqdm.write``
+    clears the bar, prints, and redraws it; without a bar it is a plain print)."""
+    tqdm.write(message, file=sys.stderr)
+    sys.stderr.flush()
+
+
 class StageReport:
-    """Collects skipped inputs; prints each as it happens and a summary at the end."""
+    """Collects skipped inputs and notes; prints each as it happens and a summary at the end."""
 
     def __init__(self, stage: str) -> None:
         self.stage = stage
         self.skipped: list[Skip] = []
+        self.notes: list[str] = []  # about the run as a whole (nothing skipped)
 
     def skip(self, file: str | Path, reason: str) -> None:
         item = Skip(str(file), reason)
         self.skipped.append(item)
-        print(f"[{self.stage}] skipped {item.file}: {item.reason}", file=sys.stderr, flush=True)
+        console(f"[{self.stage}] skipped {item.file}: {item.reason}")
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+        console(f"[{self.stage}] {message}")
 
     def to_list(self) -> list[dict[str, str]]:
         return [dataclasses.asdict(s) for s in self.skipped]

@@ -37,6 +37,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from tqdm import tqdm
 
 from videobert.config import FeaturesConfig, IngestConfig, to_dict
+from videobert.fingerprint import stale_outputs, video_source
 from videobert.io import StageReport, atomic_path, read_json, write_json
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ class VideoJob:
     id: str
     path: str
     n_clips: int  # as counted by the ingest stage
+    source: str = ""  # fingerprint.video_source: a changed video is redone
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,7 +87,8 @@ def read_segments_manifest(segments_dir: str | Path) -> tuple[list[VideoJob], Cl
             video = Path(entry["video"])
             if not video.is_absolute() and not video.exists():
                 video = segments_dir / video  # relative to the segments folder
-            jobs.append(VideoJob(str(entry["id"]), str(video), int(entry["n_clips"])))
+            n = int(entry["n_clips"])
+            jobs.append(VideoJob(str(entry["id"]), str(video), n, video_source(video, n)))
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"{path}: not a segments manifest ({exc!r})") from exc
     ids = [j.id for j in jobs]
@@ -226,7 +229,7 @@ def _finish(out: Path, header: dict[str, Any], jobs: list[VideoJob], mine: list[
     for job in mine:
         rows = npy_rows(out / f"{job.id}.npy")
         if rows is not None:
-            videos[job.id] = {"n_clips": rows}
+            videos[job.id] = {"n_clips": rows, "source": job.source}
     entry = {**header, "videos": videos, "skipped": report.to_list()}
     if n == 1:
         write_json(out / MANIFEST, entry)  # last: its presence means the stage finished
@@ -322,6 +325,7 @@ def run_features(
     header = _header(config, grid, backbone.name, backbone.weights, backbone.dim, config.size)
     _check_same_run(out, header)
 
+    _drop_stale(out, mine)
     todo = [j for j in mine if npy_rows(out / f"{j.id}.npy") is None]
     done_before = len(mine) - len(todo)
     print(f"[features] {backbone.name} ({backbone.weights}), {config.size}px, {precision}, "
@@ -383,6 +387,7 @@ def _import_npy(npy_dir: Path, out: Path, config: FeaturesConfig, grid: ClipGrid
     dim = dims.pop() if len(dims) == 1 else None
     header = _header(config, grid, "npy", str(npy_dir.resolve()), dim, None)
     _check_same_run(out, header)
+    _drop_stale(out, mine)
     for job in tqdm(mine, desc="features (npy)", unit="video", disable=not progress,
                     file=sys.stderr):
         target, source = out / f"{job.id}.npy", npy_dir / f"{job.id}.npy"
@@ -421,6 +426,16 @@ def _import_npy(npy_dir: Path, out: Path, config: FeaturesConfig, grid: ClipGrid
     n = sum(npy_rows(out / f"{j.id}.npy") is not None for j in mine)
     print(report.summary(n), file=sys.stderr, flush=True)
     return report
+
+
+def _drop_stale(out: Path, jobs: list[VideoJob]) -> None:
+    """Delete the ``.npy`` of videos that changed since it was made, so they are redone."""
+    manifests = [out / MANIFEST, *sorted(out.glob("manifest.shard-*-of-*.json"))]
+    for video_id in stale_outputs(out, [(j.id, j.source, j.path) for j in jobs], ".npy",
+                                  manifests):
+        tqdm.write(f"[features] {video_id}: the video changed since its features were made; "
+                   "redoing it", file=sys.stderr)
+        (out / f"{video_id}.npy").unlink()
 
 
 def _peek(path: Path) -> np.ndarray | None:

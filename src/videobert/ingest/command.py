@@ -23,6 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", help="config preset name or YAML file")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="KEY=VALUE", help="override a config field (repeatable)")
+    parser.add_argument("--recursive", action="store_true",
+                        help="also read videos in subfolders (ids get the subfolder path)")
+    parser.add_argument("--force", action="store_true",
+                        help="redo every video, even those whose inputs did not change")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -47,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     from videobert.ingest.stage import run_ingest
 
     try:
-        report = run_ingest(args.input, args.out, config, progress=not args.no_progress)
+        report = run_ingest(args.input, args.out, config, progress=not args.no_progress,
+                            force=args.force, recursive=args.recursive)
     except (FileNotFoundError, ValueError) as exc:
         print(f"videobert ingest: {exc}", file=sys.stderr)
         return 1

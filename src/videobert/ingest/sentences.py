@@ -1,9 +1,10 @@
 """Sentence segmentation of timed text (cues or words), each sentence with start and end.
 
-Punctuated text (subtitles, Whisper) is split after ``. ? !``. ASR-style text without
-punctuation (YouTube auto-captions, HowTo100M) is split at pauses and capped in length, so a
-"sentence" is a short stretch of speech, as VideoBERT's pairs need. Both also split at long
-silences and at a hard length cap, so one sentence never spans minutes.
+Punctuated text (subtitles, Whisper) is split after ``. ? !`` and ``…`` (also runs such as
+``...`` and ``?!``). ASR-style text without punctuation (YouTube auto-captions, HowTo100M) is
+split at pauses and capped in length, so a "sentence" is a short stretch of speech, as
+VideoBERT's pairs need. Both also split at long silences and at a hard length cap, so one
+sentence never spans minutes.
 """
 
 from __future__ import annotations

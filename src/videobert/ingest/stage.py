@@ -10,7 +10,9 @@ serve video-only training. Re-running skips videos whose output is complete.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
+import os
 import re
 import sys
 import warnings
@@ -23,17 +25,28 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from videobert.config import IngestConfig, to_dict
+from videobert.fingerprint import input_fingerprint
+from videobert.fingerprint import same_input as same_fingerprint
 from videobert.ingest.align import Segment, align
+from videobert.ingest.embedded import read_embedded
 from videobert.ingest.sentences import split_sentences
 from videobert.ingest.subtitles import (
     SUBTITLE_SUFFIXES,
+    CharsetWarning,
     Cue,
     TranscriptError,
     TranscriptWarning,
     read_transcript,
 )
-from videobert.ingest.video import VideoError, count_clips, probe
-from videobert.io import StageReport, atomic_path, read_json, write_json
+from videobert.ingest.video import (
+    VideoError,
+    VideoInfo,
+    clips_in,
+    decoded_end,
+    probe,
+    stream_end,
+)
+from videobert.io import StageReport, atomic_path, console, read_json, write_json
 
 VIDEO_SUFFIXES = (".mp4", ".webm", ".mkv", ".avi", ".mov", ".m4v", ".gif", ".mpg", ".mpeg",
                   ".flv", ".wmv", ".ts", ".3gp", ".ogv")
@@ -55,6 +68,7 @@ class Item:
     id: str
     video: Path | None
     subtitle: Path | None
+    notes: list[str] = dataclasses.field(default_factory=list)  # go into the manifest entry
 
 
 def safe_id(text: str) -> str:
@@ -78,17 +92,68 @@ def _subtitle_rank(video_stem: str, sub: Path) -> tuple[int, int] | None:
     return None
 
 
-def scan_folder(folder: Path) -> list[Item]:
-    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+def _norm(path: Path) -> Path:
+    """Absolute and normalised (no ``..``), symbolic links kept as given: every path stored
+    in a manifest is written this way, so later stages can run from any working directory."""
+    return Path(os.path.abspath(path.expanduser()))
+
+
+def _is_media(path: Path) -> bool:
+    return path.suffix.lower() in VIDEO_SUFFIXES or (
+        path.suffix.lower() in SUBTITLE_SUFFIXES and path.name != "manifest.json")
+
+
+def _scan_one(folder: Path, prefix: str, report: StageReport) -> list[Item]:
+    """Videos of one folder with their subtitles. ``prefix``: the folder's path below the
+    input, which keeps ids of same-named videos in different subfolders apart."""
+    entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    for p in entries:
+        if p.is_symlink() and not p.exists() and _is_media(p):
+            report.skip(_norm(p), f"dangling symbolic link (its target {os.readlink(p)} "
+                        "does not exist)")
+    files = [p for p in entries if p.is_file()]
     videos = [p for p in files if p.suffix.lower() in VIDEO_SUFFIXES]
     subs = [p for p in files if p.suffix.lower() in SUBTITLE_SUFFIXES and p.name != "manifest.json"]
     items, used = [], set()
+    chosen: dict[str, Path] = {}
     for video in videos:
+        if video.stem in chosen:  # a.mkv and a.mp4: one id, so only one can be ingested
+            report.skip(_norm(video), f"same name as {chosen[video.stem].name}, which was "
+                        "used (the first by name); list both in a manifest with their own ids "
+                        "to ingest both")
+            continue
+        chosen[video.stem] = video
         ranked = sorted((r, s) for s in subs if (r := _subtitle_rank(video.stem, s)) is not None)
         subtitle = ranked[0][1] if ranked else None
         used.update(s for _, s in ranked)
-        items.append(Item(video.stem, video, subtitle))
-    items += [Item(s.stem, None, s) for s in subs if s not in used]
+        items.append(Item(prefix + video.stem, video, subtitle))
+    for item in items:
+        twins = [v.name for v in videos if v.stem == item.video.stem and v != item.video]
+        if twins:
+            item.notes.append(f"chose {item.video.name} over {', '.join(twins)} (same name; "
+                              "the first by name is used)")
+    items += [Item(prefix + s.stem, None, s) for s in subs if s not in used]
+    return items
+
+
+def scan_folder(folder: Path, report: StageReport, recursive: bool = False) -> list[Item]:
+    """Videos of ``folder`` (and, with ``recursive``, of its subfolders, whose ids are then
+    prefixed with the subfolder path, ``sub/a.mp4`` -> ``sub_a``)."""
+    folders = [folder]
+    if recursive:
+        folders += sorted(p for p in folder.rglob("*") if p.is_dir()
+                          and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    items = []
+    for sub in folders:
+        rel = sub.relative_to(folder)
+        items += _scan_one(sub, "" if rel == Path(".") else f"{rel.as_posix()}/", report)
+    if not recursive:
+        unread = sum(1 for p in folder.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES
+                     and p.parent != folder and p.is_file()
+                     and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+        if unread:
+            report.note(f"{unread} videos in subfolders of {folder} were not read "
+                        "(use --recursive to include them)")
     return items
 
 
@@ -121,7 +186,7 @@ def read_manifest(path: Path, report: StageReport) -> list[Item]:
         if value is None or not str(value).strip():
             return None
         p = Path(str(value).strip()).expanduser()
-        return p if p.is_absolute() else path.parent / p
+        return _norm(p if p.is_absolute() else path.parent / p)
 
     items = []
     for where, row in rows:
@@ -134,13 +199,22 @@ def read_manifest(path: Path, report: StageReport) -> list[Item]:
     return items
 
 
-def find_inputs(source: Path, report: StageReport) -> list[Item]:
-    # Absolute paths: later stages read the manifest from any working directory.
-    source = source.expanduser().resolve()
+def find_inputs(source: Path, report: StageReport, recursive: bool = False) -> list[Item]:
+    """The videos to ingest. Raises FileNotFoundError/ValueError when the input is unusable:
+    missing, not a folder or manifest, or without a single video."""
+    source = _norm(source)
     if source.is_dir():
-        return scan_folder(source)
+        items = scan_folder(source, report, recursive)
+        if not any(item.video for item in items):
+            hint = "" if recursive or not report.notes else f" ({report.notes[-1]})"
+            raise ValueError(f"{source}: no videos found (looked for "
+                             f"{' '.join(VIDEO_SUFFIXES)}){hint}")
+        return items
     if source.is_file() and source.suffix.lower() in MANIFEST_SUFFIXES:
-        return read_manifest(source, report)
+        items = read_manifest(source, report)
+        if not any(item.video for item in items):
+            raise ValueError(f"{source}: the manifest names no videos")
+        return items
     if source.is_file():
         raise ValueError(f"{source}: input must be a folder or a .csv/.jsonl manifest")
     raise FileNotFoundError(f"{source}: input not found")
@@ -169,7 +243,7 @@ class _Asr:
             asr.load_model(self.model)
         except Exception as exc:  # missing package or model: report once, carry on
             self.enabled, self.error = False, f"speech recognition unavailable: {exc}"
-            print(f"[ingest] {self.error}", file=sys.stderr, flush=True)
+            console(f"[ingest] {self.error}")
             return None
         try:
             return asr.transcribe(video, model=self.model)
@@ -178,10 +252,12 @@ class _Asr:
             return None
 
 
-def _read_subtitle(path: Path, report: StageReport) -> list[Cue] | None:
-    """Cues of a subtitle file; dropped cues and unusable files go into the report."""
+def _read_subtitle(path: Path, report: StageReport, notes: list[str]) -> list[Cue] | None:
+    """Cues of a subtitle file; dropped cues and unusable files go into the report, a doubtful
+    text encoding into ``notes`` and on the console (the text is used, but may be garbled)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TranscriptWarning)
+        warnings.simplefilter("always", CharsetWarning)
         try:
             cues = read_transcript(path)
         except TranscriptError as exc:
@@ -190,6 +266,9 @@ def _read_subtitle(path: Path, report: StageReport) -> list[Cue] | None:
     for w in caught:
         if issubclass(w.category, TranscriptWarning):
             report.skip(path, str(w.message))
+        elif issubclass(w.category, CharsetWarning):
+            notes.append(str(w.message))
+            console(f"[ingest] warning: {w.message}")
     return cues
 
 
@@ -197,25 +276,31 @@ def ingest_video(item: Item, out: Path, config: IngestConfig, report: StageRepor
                  asr: _Asr) -> dict[str, Any] | None:
     """Write ``out/<id>.parquet`` for one video; its manifest entry, or None if skipped."""
     assert item.video is not None
+    notes: list[str] = list(item.notes)
     try:
         info = probe(item.video)
-        n_clips = count_clips(item.video, config.fps, config.clip_frames, config.min_last_clip)
+        duration = measured_duration(item.video, info, notes, report)
     except VideoError as exc:
         report.skip(item.video, exc.reason)
         return None
+    n_clips = clips_in(duration, config.fps, config.clip_frames, config.min_last_clip)
     if n_clips == 0:
-        report.skip(item.video, f"too short for one clip ({info.duration:.2f}s; a clip is "
+        report.skip(item.video, f"too short for one clip ({duration:.2f}s; a clip is "
                     f"{config.clip_frames / config.fps:.2f}s)")
         return None
 
-    notes: list[str] = []
     cues, source = None, "none"
     if item.subtitle is not None:
         if not item.subtitle.is_file():
             report.skip(item.subtitle, "subtitle file not found")
         else:
-            cues = _read_subtitle(item.subtitle, report)
+            cues = _read_subtitle(item.subtitle, report, notes)
             source = item.subtitle.suffix.lower().lstrip(".") if cues else "none"
+    if cues is None and item.subtitle is None:
+        embedded = read_embedded(item.video)  # before speech recognition: the author's text
+        if embedded is not None:
+            cues, source = embedded[0], "embedded"
+            notes.append(f"transcript from the embedded {embedded[1]} subtitle stream")
     if cues is None:
         if not info.has_audio:
             notes.append("no subtitles and no audio track")
@@ -239,7 +324,9 @@ def ingest_video(item: Item, out: Path, config: IngestConfig, report: StageRepor
         "video": str(item.video),
         "subtitle": str(item.subtitle) if item.subtitle else None,
         "transcript_source": source,
-        "duration": round(info.duration, 3),
+        "duration": round(duration, 3),
+        "declared_duration": (None if info.declared_duration is None
+                              else round(info.declared_duration, 3)),
         "n_clips": n_clips,
         "n_segments": len(segments),
         "width": info.width,
@@ -251,6 +338,23 @@ def ingest_video(item: Item, out: Path, config: IngestConfig, report: StageRepor
         "notes": notes,
         "complete": True,
     }
+
+
+def measured_duration(video: Path, info: VideoInfo, notes: list[str],
+                      report: StageReport) -> float:
+    """Seconds of video that can be read: from packet timestamps (fast), and from decoding
+    when the packets stop short of the header's duration (a file cut off after its index was
+    written). A shortfall is a truncated file: noted and reported, the readable part kept."""
+    end = stream_end(video)
+    declared = info.declared_duration
+    slack = max(0.5, 3.0 / info.fps)  # header rounding, a last frame's duration, edit lists
+    if declared is None or end >= declared - slack:
+        return end
+    end = min(end, decoded_end(video))
+    message = f"truncated: decoded {end:.2f} s of {declared:.2f} s"
+    notes.append(message)
+    report.skip(video, f"{message} (the header promises more; the readable part is kept)")
+    return end
 
 
 def write_segments(path: Path, segments: list[Segment]) -> None:
@@ -293,8 +397,13 @@ def run_ingest(
     out: str | Path,
     config: IngestConfig | None = None,
     progress: bool = True,
+    force: bool = False,
+    recursive: bool = False,
 ) -> StageReport:
     """Ingest a folder (videos and same-stem subtitles) or a CSV/JSONL manifest into ``out``.
+
+    A video is redone when its fingerprint (video size + mtime, subtitle content) differs from
+    the one recorded in ``out/manifest.json``, or when ``force``; the others are reused.
 
     Raises FileNotFoundError/ValueError when the input itself is unusable; skipped files are
     in the returned report and in ``out/manifest.json``.
@@ -302,7 +411,7 @@ def run_ingest(
     config = config or IngestConfig()
     source, out = Path(source), Path(out)
     report = StageReport("ingest")
-    items = find_inputs(source, report)
+    items = find_inputs(source, report, recursive)
     out.mkdir(parents=True, exist_ok=True)
     previous = _previous_entries(out, config)
     asr = _Asr(config)
@@ -319,9 +428,11 @@ def run_ingest(
             report.skip(item.video, f"duplicate id {item.id!r} (also {ids[item.id]})")
             continue
         ids[item.id] = item.video
-        old = previous.get(item.id)
+        old = None if force else previous.get(item.id)
+        fingerprint = input_fingerprint(item.video, item.subtitle)
         same_input = old and old["video"] == str(item.video) and old["subtitle"] == (
-            str(item.subtitle) if item.subtitle else None)
+            str(item.subtitle) if item.subtitle else None) and same_fingerprint(
+            old.get("fingerprint"), fingerprint)
         if same_input:
             for problem in old.get("problems", []):  # still true of the input: report again
                 report.skip(problem["file"], problem["reason"])
@@ -335,6 +446,7 @@ def run_ingest(
             report.skip(item.video, f"unexpected error: {type(exc).__name__}: {exc}")
             continue
         if entry is not None:
+            entry["fingerprint"] = fingerprint
             # problems of a kept video (bad subtitle cues) travel with its entry for re-runs
             entry["problems"] = report.to_list()[before:]
             entries.append(entry)
@@ -345,6 +457,7 @@ def run_ingest(
         "source": str(source),
         "videos": entries,
         "skipped": report.to_list(),
+        "notes": report.notes,
         "counts": {
             "videos": len(entries),
             "reused": reused,

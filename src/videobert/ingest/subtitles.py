@@ -40,6 +40,11 @@ class TranscriptWarning(UserWarning):
     """A cue that was dropped (bad timestamps); the message names the file and the cue."""
 
 
+class CharsetWarning(UserWarning):
+    """A transcript that is not UTF-8 and whose encoding was guessed with little confidence:
+    its accented letters may be wrong (mojibake). The message names the file and the guess."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Word:
     start: float
@@ -63,32 +68,66 @@ def decode_text(data: bytes) -> tuple[str, str]:
     """``(text, encoding)``: a BOM wins, then strict UTF-8, then charset detection if
     charset-normalizer is installed, then Windows-1252, then Latin-1 (which accepts any
     bytes). Subtitles found in the wild are mostly one of these."""
+    text, encoding, _doubt = decode_text_checked(data)
+    return text, encoding
+
+
+def decode_text_checked(data: bytes) -> tuple[str, str, str | None]:
+    """``decode_text`` plus why the encoding is doubtful (None when it is not a guess, or a
+    guess the text bears out)."""
     for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
                      (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
-            return data.decode(enc), enc
+            return data.decode(enc), enc, None
     try:
-        return data.decode("utf-8"), "utf-8"
+        return data.decode("utf-8"), "utf-8", None
     except UnicodeDecodeError:
         pass
-    guess = _detect_encoding(data)
+    guess, chaos = _detect_encoding(data)
     for enc in ([guess] if guess else []) + ["cp1252"]:
         try:
-            return data.decode(enc), enc
+            text = data.decode(enc)
         except (UnicodeDecodeError, LookupError):
             continue
-    return data.decode("latin-1"), "latin-1"
+        if enc == guess:
+            doubt = (f"charset detection is unsure ({chaos:.0%} of the text looks garbled)"
+                     if chaos > MAX_CHAOS else None)
+        else:
+            doubt = _latin_doubt(text)
+        return text, enc, doubt
+    return data.decode("latin-1"), "latin-1", "no encoding fits; read byte by byte as Latin-1"
 
 
-def _detect_encoding(data: bytes) -> str | None:
-    """charset-normalizer's guess when that package is installed (it tells e.g. Windows-1251
-    Cyrillic from Windows-1252); None otherwise."""
+MAX_CHAOS = 0.1  # charset-normalizer's "mess ratio" above which its guess is doubtful
+# Latin-1 symbols that real text does not put inside words; a word like "Ïðè¸" is another
+# script read with the wrong code page.
+_SYMBOLS = set("¤¦¨©ª«¬®¯°±²³´µ¶·¸¹º»¼½¾¿ƒˆ‰Š‹ŒŽ˜™š›œžŸ")
+
+
+def _latin_doubt(text: str) -> str | None:
+    """Why ``text``, decoded with a Latin code page as a fallback, looks like mojibake: in
+    Western languages accented letters are a small share of the letters (French ~4 %), while
+    Cyrillic or Greek read as Windows-1252 is almost all accented letters and symbols."""
+    letters = [c for c in text if c.isalpha()]
+    accented = sum(ord(c) > 127 for c in letters)
+    inside = sum(1 for a, b, c in zip(text, text[1:], text[2:], strict=False)
+                 if b in _SYMBOLS and a.isalpha() and c.isalpha())
+    if letters and accented / len(letters) > 0.3:
+        return f"{accented / len(letters):.0%} of the letters are accented"
+    if inside:
+        return f"{inside} symbols inside words"
+    return None
+
+
+def _detect_encoding(data: bytes) -> tuple[str | None, float]:
+    """charset-normalizer's guess and its mess ratio when that package is installed (it tells
+    e.g. Windows-1251 Cyrillic from Windows-1252); ``(None, 0)`` otherwise."""
     try:
         from charset_normalizer import from_bytes
     except ImportError:
-        return None
+        return None, 0.0
     best = from_bytes(data).best()
-    return best.encoding if best is not None else None
+    return (best.encoding, float(best.chaos)) if best is not None else (None, 0.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,7 +315,11 @@ def read_transcript(path: str | Path) -> list[Cue]:
     path = Path(path)
     if not path.is_file():
         raise TranscriptError(path, "file not found")
-    text, _encoding = decode_text(path.read_bytes())
+    text, encoding, doubt = decode_text_checked(path.read_bytes())
+    if doubt:
+        warnings.warn(f"{path}: not UTF-8; read as {encoding}, a weak guess ({doubt}): its "
+                      "text may be garbled; save it as UTF-8 to be sure", CharsetWarning,
+                      stacklevel=2)
     suffix = path.suffix.lower()
     if suffix == ".json":
         try:

@@ -44,10 +44,11 @@ class VideoInfo:
     width: int  # display size: after sample aspect ratio and rotation
     height: int
     fps: float  # average frame rate of the source
-    duration: float  # seconds, from the container header
+    duration: float  # seconds: the header's, else measured from packet timestamps
     rotation: int  # counter-clockwise degrees applied for display: 0, 90, 180 or 270
     has_audio: bool
     n_frames_estimate: int  # source frames (header count, or duration * fps)
+    declared_duration: float | None = None  # the video stream's (else container's) header
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,12 +154,15 @@ def probe(path: str | Path) -> VideoInfo:
             raise VideoError(path, "zero-length video: no decodable frames")
         rotation = _rotation_of(first, stream)
         fps = _avg_rate(stream)
+        declared = _declared_duration(container, stream)
         if container.duration and container.duration > 0:
             duration = container.duration / av.time_base
-        elif stream.duration and stream.time_base:
-            duration = float(stream.duration * stream.time_base)
+        elif declared:
+            duration = declared
         else:
-            duration = (stream.frames or 1) / fps
+            # No duration in the header (live/streamed WebM, some MKV): one frame's worth
+            # would be wildly wrong, so measure it from the packets instead.
+            duration = stream_end(path)
         width, height = _display_size(first.width, first.height, stream, rotation)
         return VideoInfo(
             path=str(path),
@@ -170,7 +174,19 @@ def probe(path: str | Path) -> VideoInfo:
             rotation=rotation,
             has_audio=bool(container.streams.audio),
             n_frames_estimate=int(stream.frames or round(duration * fps)),
+            declared_duration=declared,
         )
+
+
+def _declared_duration(container: av.container.InputContainer,
+                       stream: av.VideoStream) -> float | None:
+    """The video stream's duration from the header (the container's when the stream states
+    none; that one may include a longer audio track); None when the header has neither."""
+    if stream.duration and stream.time_base and stream.duration > 0:
+        return float(stream.duration * stream.time_base)
+    if container.duration and container.duration > 0:
+        return container.duration / av.time_base
+    return None
 
 
 def _display_size(w: int, h: int, stream: av.VideoStream, rotation: int) -> tuple[int, int]:
@@ -224,6 +240,40 @@ def stream_end(path: str | Path) -> float:
         if end is None:
             raise VideoError(path, "zero-length video: no frames")
         return end - origin
+
+
+def decoded_end(path: str | Path) -> float:
+    """Like ``stream_end`` but from the frames that actually decode (the same timing rule as
+    ``iter_frames``): slower, for files whose packets promise more than they hold (a truncated
+    file whose index is at the front)."""
+    container = _open(path)
+    with container:
+        stream = _pick_stream(container, path)
+        stream.thread_type = "AUTO"
+        origin, default = _origin(container), 1.0 / _avg_rate(stream)
+        prev_start, end = -math.inf, -math.inf
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the damage is what is being measured
+            for frame in _decoded_frames(container, stream, path):
+                if frame.pts is None:
+                    start = prev_start + default if prev_start > -math.inf else 0.0
+                    stop = start + default
+                else:
+                    duration = getattr(frame, "duration", None)
+                    start, stop = _frame_span(frame.pts, duration, frame.time_base, default)
+                    start, stop = start - origin, stop - origin
+                if start < prev_start:
+                    continue
+                prev_start, end = start, max(end, stop)
+        if end == -math.inf:
+            raise VideoError(path, "zero-length video: no decodable frames")
+        return end
+
+
+def clips_in(seconds: float, fps: float = 20.0, clip_frames: int = 30,
+             min_last_clip: float = 0.5) -> int:
+    """Clips ``iter_clips`` cuts from a stream that ends ``seconds`` after its start."""
+    return n_clips(_n_output_frames(seconds, fps), clip_frames, min_last_clip)
 
 
 def count_frames(path: str | Path, fps: float = 20.0) -> int:

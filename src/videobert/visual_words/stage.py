@@ -15,7 +15,6 @@ import hashlib
 import math
 import sys
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -303,8 +302,7 @@ def run_codebook(
             f"only {total_clips} clips for {n_words} words (k={config.k}, depth={config.depth}): "
             "most words will be unused; consider a smaller k or depth"
         )
-        warnings.warn(message, stacklevel=2)
-        _log(message)
+        _log(message)  # once, on the console (a warnings.warn as well printed it twice)
 
     _log(f"fitting k={config.k} depth={config.depth} ({n_words} words) on {len(sample)} clips")
     codebook = Codebook.fit(sample, config.k, config.depth, config.seed, config.niter)
