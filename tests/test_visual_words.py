@@ -341,3 +341,39 @@ def test_exemplars_from_real_videos(tmp_path: Path, samples: Path):
         assert tile.shape == (96, 96, 3)
         assert tile.std() > 10  # real picture content, not a flat grey tile
         assert np.abs(tile - expected).mean() < 8  # the right frame (up to JPEG loss)
+
+
+@pytest.mark.parametrize(("normalize", "follows"), [("none", "video"), ("center_l2", "action")])
+def test_per_video_centring_makes_words_follow_the_action(tmp_path: Path, normalize, follows):
+    """Two videos whose backgrounds differ far more than their two actions do: raw features
+    cluster by video, per-video centred + L2 features by action."""
+    from videobert.visual_words.stage import run_codebook
+
+    rng = np.random.default_rng(0)
+    background = {"kitchen": np.r_[40.0, np.zeros(DIM - 1)],
+                  "garden": np.r_[-40.0, np.zeros(DIM - 1)]}
+    action = np.zeros((2, DIM))
+    action[0, 1], action[1, 2] = 3.0, 3.0
+    clips, labels = {}, {}
+    features = tmp_path / "features"
+    features.mkdir()
+    for vid, bg in background.items():
+        which = np.arange(40) % 2
+        clips[vid] = (bg + action[which] + 0.1 * rng.standard_normal((40, DIM))).astype(np.float16)
+        labels[vid] = which
+        np.save(features / f"{vid}.npy", clips[vid])
+    (features / "manifest.json").write_text(json.dumps({
+        "backbone": "i3d", "dim": DIM, "fps": FPS, "clip_frames": CLIP_FRAMES,
+        "videos": {vid: {"n_clips": 40} for vid in clips}, "skipped": []}))
+    out = tmp_path / "cb"
+    run_codebook(features, out, CodebookConfig(k=2, depth=1, niter=10, exemplars=0,
+                                               normalize=normalize))
+    table = pq.read_table(out / "assignments.parquet").to_pydict()
+    words = {vid: np.array([w for v, w in zip(table["video_id"], table["word"], strict=True)
+                            if v == vid]) for vid in clips}
+    by_video = len(set(words["kitchen"])) == 1 and len(set(words["garden"])) == 1
+    by_action = all(len(set(words[v][labels[v] == a])) == 1 and
+                    words[v][labels[v] == 0][0] != words[v][labels[v] == 1][0]
+                    for v in clips for a in (0, 1))
+    assert (by_video, by_action) == ((True, False) if follows == "video" else (False, True))
+    assert json.loads((out / "meta.json").read_text())["normalize"] == normalize

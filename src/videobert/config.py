@@ -55,6 +55,10 @@ class CodebookConfig:
     seed: int = 0
     niter: int = 20  # k-means iterations per node
     exemplars: int = 4  # nearest clips whose middle frames make a word's thumbnail
+    # What the words are fit on: "none" = the raw features; "l2" = each clip L2-normalised;
+    # "center_l2" = each video's mean clip removed, then L2 (clusters then follow what changes
+    # within a video - the action - more than the video's background; docs/benchmarks.md)
+    normalize: str = "none"
 
 
 @dataclasses.dataclass(frozen=True)

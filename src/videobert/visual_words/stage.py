@@ -93,8 +93,36 @@ def check_feature_files(
     return usable
 
 
+NORMALIZATIONS = ("none", "l2", "center_l2")
+
+
+def video_mean(f: FeatureFile) -> np.ndarray:
+    """Mean clip feature of one video, streamed in chunks (float64 accumulation)."""
+    array = np.load(f.path, mmap_mode="r")
+    total = np.zeros(array.shape[1], np.float64)
+    for start in range(0, f.n_clips, CHUNK_ROWS):
+        total += np.asarray(array[start : start + CHUNK_ROWS], np.float64).sum(0)
+    return (total / max(f.n_clips, 1)).astype(np.float32)
+
+
+def normalize_features(x: np.ndarray, how: str, mean: np.ndarray | None = None) -> np.ndarray:
+    """The features the codebook sees (``CodebookConfig.normalize``); ``mean``: the video's
+    mean clip, needed by ``center_l2``."""
+    if how == "none":
+        return x
+    if how not in NORMALIZATIONS:
+        raise ValueError(f"codebook.normalize {how!r}: one of {NORMALIZATIONS}")
+    if how == "center_l2":
+        if mean is None:
+            raise ValueError("center_l2 needs the video's mean clip feature")
+        x = x - mean
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return (x / np.maximum(norms, 1e-6)).astype(np.float32)
+
+
 def sample_features(
-    files: list[FeatureFile], sample_size: int, seed: int, dim: int, report: StageReport
+    files: list[FeatureFile], sample_size: int, seed: int, dim: int, report: StageReport,
+    normalize: str = "none", means: dict[str, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, list[FeatureFile]]:
     """Up to ``sample_size`` clips drawn uniformly over all clips (float32), reading only those
     rows of each memory-mapped file. Videos with non-finite values are reported and dropped."""
@@ -117,11 +145,16 @@ def sample_features(
                 report.skip(f.path, "contains NaN or infinite values")
                 keep[lo:hi] = False
                 continue
+            sample[lo:hi] = normalize_features(sample[lo:hi], normalize,
+                                               (means or {}).get(f.id))
         good.append(f)
     return (sample if keep.all() else sample[keep]), good
 
 
-def assign_all(codebook: Codebook, files: list[FeatureFile], report: StageReport) -> Assignments:
+def assign_all(
+    codebook: Codebook, files: list[FeatureFile], report: StageReport,
+    normalize: str = "none", means: dict[str, np.ndarray] | None = None,
+) -> Assignments:
     """Assign every clip of every file. Short videos are pooled into batches of about
     ``CHUNK_ROWS`` rows (one tree walk per batch, not per video); long ones stream in chunks."""
     from tqdm.auto import tqdm
@@ -150,7 +183,7 @@ def assign_all(codebook: Codebook, files: list[FeatureFile], report: StageReport
             if not np.isfinite(x).all():
                 report.skip(f.path, "contains NaN or infinite values")
                 continue
-            pool.append((index, x))
+            pool.append((index, normalize_features(x, normalize, (means or {}).get(f.id))))
             pooled += len(x)
             if pooled >= CHUNK_ROWS:
                 flush()
@@ -164,7 +197,8 @@ def assign_all(codebook: Codebook, files: list[FeatureFile], report: StageReport
                 report.skip(f.path, f"contains NaN or infinite values (clips from {start})")
                 words = []
                 break
-            w, d = words_and_distances(x)
+            w, d = words_and_distances(normalize_features(x, normalize,
+                                                          (means or {}).get(f.id)))
             words.append(w)
             dists.append(d)
             bar.update(len(x))
@@ -293,7 +327,11 @@ def run_codebook(
     files = check_feature_files(features_dir, manifest, report)
     if not files:
         raise ValueError(f"{features_dir}: no usable feature files (see the skipped list above)")
-    sample, files = sample_features(files, config.sample_size, config.seed, dim, report)
+    if config.normalize not in NORMALIZATIONS:
+        raise ValueError(f"codebook.normalize {config.normalize!r}: one of {NORMALIZATIONS}")
+    means = ({f.id: video_mean(f) for f in files} if config.normalize == "center_l2" else None)
+    sample, files = sample_features(files, config.sample_size, config.seed, dim, report,
+                                    config.normalize, means)
     if len(sample) == 0:
         raise ValueError(f"{features_dir}: no usable clips to fit a codebook on")
     total_clips = sum(f.n_clips for f in files)
@@ -310,7 +348,7 @@ def run_codebook(
     del sample
 
     started = time.perf_counter()
-    assignments = assign_all(codebook, files, report)
+    assignments = assign_all(codebook, files, report, config.normalize, means)
     assign_seconds = time.perf_counter() - started
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -342,6 +380,7 @@ def run_codebook(
         fps=manifest["fps"],
         clip_frames=manifest["clip_frames"],
         size=manifest.get("size"),
+        normalize=config.normalize,  # what assigning new videos must apply first
         sample_size=sample_size,
         features=str(features_dir.resolve()),
         features_manifest_sha1=_fingerprint(features_dir),
