@@ -45,6 +45,8 @@ class FeaturesConfig:
     batch_size: int = 8  # clips per forward pass
     workers: int = 1  # decoding DataLoader workers
     precision: str = "auto"  # auto | fp32 | bf16
+    # seconds without a batch from the decoding workers before the run stops (0 = no limit)
+    worker_timeout: float = 300.0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -130,6 +130,7 @@ class ClipBatch:
     clips: torch.Tensor | None = None  # uint8 (b, T, H, W, 3)
     done: bool = False
     error: str | None = None  # why the video could not be decoded (with done=True)
+    fatal: str | None = None  # the worker cannot send batches at all: the run must stop
 
 
 class VideoClips(IterableDataset):
@@ -158,15 +159,63 @@ class VideoClips(IterableDataset):
                     ):
                         buffer.append(clip)
                         if len(buffer) == self.batch_size:
-                            yield ClipBatch(job.id, torch.from_numpy(np.stack(buffer)))
+                            yield _batch(job.id, buffer, info is not None)
                             buffer = []
                 if buffer:
-                    yield ClipBatch(job.id, torch.from_numpy(np.stack(buffer)))
+                    yield _batch(job.id, buffer, info is not None)
+            except SharedMemoryFull as exc:
+                yield ClipBatch(job.id, done=True, fatal=str(exc))
+                return  # every later batch would fail the same way
             except Exception as exc:  # noqa: BLE001 - any decoder failure skips only this video
                 reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
                 yield ClipBatch(job.id, done=True, error=reason)
                 continue
             yield ClipBatch(job.id, done=True)
+
+
+class SharedMemoryFull(RuntimeError):
+    """A worker could not put a batch into shared memory (the way batches reach the main
+    process)."""
+
+
+def _batch(video_id: str, clips: list[np.ndarray], in_worker: bool) -> ClipBatch:
+    tensor = torch.from_numpy(np.stack(clips))
+    if in_worker:
+        # Move the batch into shared memory here, where a failure can be reported: left to
+        # the queue's feeder thread, an EFBIG/ENOSPC there only prints a traceback and drops
+        # the batch, and the main process then waits for it forever.
+        try:
+            tensor.share_memory_()
+        except (RuntimeError, OSError) as exc:
+            raise SharedMemoryFull(str(exc)) from exc
+    return ClipBatch(video_id, tensor)
+
+
+class WorkerError(RuntimeError):
+    """A decoding worker died, hung or cannot hand batches over; the message says what to do."""
+
+
+WORKER_FIX = ("rerun with --workers 0 (decode in the main process), or give the machine more "
+              "shared memory (/dev/shm; docker run --shm-size=2g) and no file size limit "
+              "(ulimit -f unlimited). Finished videos are kept; the rerun continues from them")
+
+
+def worker_batches(loader: DataLoader) -> Iterator[ClipBatch]:
+    """The loader's batches; a dead, stuck or failing worker becomes a ``WorkerError``."""
+    batches = iter(loader)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except RuntimeError as exc:  # DataLoader: "worker ... exited unexpectedly", "timed out"
+            raise WorkerError(f"decoding worker died or stopped answering ({exc}); the usual "
+                              "cause is full shared memory (/dev/shm). " + WORKER_FIX) from exc
+        if batch.fatal is not None:
+            raise WorkerError(
+                f"decoding worker could not write shared memory ({batch.fatal}): the file "
+                "size limit (ulimit -f) or /dev/shm is full; " + WORKER_FIX)
+        yield batch
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,13 +382,16 @@ def run_features(
         batch_size=None,  # the dataset yields ready batches
         num_workers=min(config.workers, len(todo)),
         pin_memory=dev.type == "cuda",
+        # a watchdog for a worker that neither sends nor dies (the known failures above are
+        # reported at once); generous, since one batch of long clips can take a while
+        timeout=config.worker_timeout if config.workers and todo else 0,
     )
     pending: dict[str, list[np.ndarray]] = {}
     bar = tqdm(total=sum(j.n_clips for j in todo), unit="clip", desc="features",
                disable=not progress, file=sys.stderr)
     n_done = 0
     with torch.inference_mode(), bar:
-        for batch in loader:
+        for batch in worker_batches(loader):
             job = by_id[batch.video_id]
             if batch.clips is not None:
                 x = backbone.preprocess(batch.clips)
