@@ -94,3 +94,56 @@ def test_workers_zero_still_decodes_in_the_main_process(tmp_path):
         report = run_features(_segments(tmp_path / "seg", {"a": a}), out, config,
                               backbone=net, progress=False)
     assert report.exit_code() == 0 and np.load(out / "a.npy").shape == (2, 1024)
+
+
+def _job(seg: Path, out: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([PYTHON, str(REPO / "tests" / "features_job.py"), str(seg), str(out),
+                             *extra], env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _clips_seen(proc: subprocess.Popen) -> int:
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    return int(stdout.split("clips seen:")[1])
+
+
+def test_a_run_killed_inside_a_long_video_resumes_from_its_last_checkpoint(tmp_path):
+    """SIGKILL mid-video, once a partial checkpoint exists; the rerun starts from that clip
+    and the finished features are byte for byte those of an uninterrupted run."""
+    video = _encode(tmp_path / "long.mp4", 12.8, 3)  # 16 clips of 0.8 s
+    seg = _segments(tmp_path / "seg", {"long": video})
+    whole, out = tmp_path / "whole", tmp_path / "killed"
+    assert _clips_seen(_job(seg, whole)) == 16
+    proc = _job(seg, out, "--slow", "0.3")  # 8 batches of 2 clips, checkpoint every 4 clips
+    partial = out / "partial" / "long.npz"
+    deadline = time.monotonic() + 60
+    while not partial.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait(timeout=30)
+    assert proc.returncode == -9, "the run ended before it could be killed mid-video"
+    assert not (out / "long.npy").exists()
+    done = len(np.load(partial)["rows"])
+    assert done in (4, 8, 12)
+    resumed = _job(seg, out)
+    assert _clips_seen(resumed) == 16 - done  # the checkpointed clips are not recomputed
+    assert (out / "long.npy").read_bytes() == (whole / "long.npy").read_bytes()
+    assert not (out / "partial").exists()  # checkpoints of finished videos are removed
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["videos"] == {"long": {"n_clips": 16}}
+
+
+def test_partial_features_of_other_settings_are_not_reused(tmp_path, capsys):
+    from videobert.features.partial import load_partial, save_partial
+
+    rows = np.ones((4, 16), np.float16)
+    save_partial(tmp_path, "v", rows, {"size": 32, "batch_size": 2})
+    np.testing.assert_array_equal(load_partial(tmp_path, "v", {"size": 32, "batch_size": 2}),
+                                  rows)
+    assert load_partial(tmp_path, "v", {"size": 32, "batch_size": 4}) is None
+    assert "other settings" in capsys.readouterr().err
+    assert not (tmp_path / "partial" / "v.npz").exists()
+    (tmp_path / "partial" / "w.npz").write_bytes(b"not a zip")
+    assert load_partial(tmp_path, "w", {}) is None
+    assert "unreadable" in capsys.readouterr().err
