@@ -273,3 +273,47 @@ def test_real_ingest_to_codebook_to_corpus(tmp_path: Path, samples: Path):
     for row in rows:
         assert row["visual_ids"] == words[row["first_clip"] : row["last_clip"] + 1]
         assert tok.decode(row["text_ids"]).replace(" ", "") == row["text"].lower().replace(" ", "")
+
+
+def _other_dataset(root: Path, n: int = 10) -> Path:
+    """Segments of another dataset: ten videos the codebook has never seen."""
+    videos = {f"other{i}": [(0.0, 1.0, "Fold the paper", 0, 0)] for i in range(n)}
+    write_segments(root / "other_segments", videos, extra=[])
+    return root / "other_segments"
+
+
+def test_corpus_refuses_the_codebook_of_another_dataset(corpus_inputs: Path, capsys):
+    """It used to write an empty corpus and say '10 skipped'; now it names both folders."""
+    from videobert.cli import main
+
+    root = corpus_inputs
+    segments = _other_dataset(root)
+    (root / "out").mkdir()
+    (root / "out" / "meta.json").write_text("{}")  # an earlier corpus must survive the refusal
+    code = main(["corpus", str(segments), str(root / "codebook"), str(root / "out")])
+    assert code == 1
+    err = capsys.readouterr().err
+    line = err.strip().splitlines()[-1]
+    assert "Traceback" not in err and "skipped" not in err
+    assert line.startswith(f"videobert corpus: error: codebook {root / 'codebook'} does not "
+                           f"match segments {segments}: only 0 of the 10 videos")
+    assert "other0" in line and "pan" in line  # examples of each side's video ids
+    assert (root / "out" / "meta.json").read_text() == "{}"
+    assert not list((root / "out").glob("shard-*"))
+
+
+def test_corpus_with_few_matching_videos_needs_a_codebook_made_for_these_segments(
+        corpus_inputs: Path):
+    root = corpus_inputs
+    write_segments(root / "mixed", {"pan": SEGMENTS["pan"],
+                                    **{f"other{i}": [(0.0, 1.0, "Fold", 0, 0)] for i in range(5)}},
+                   extra=[])
+    with pytest.raises(ValueError, match="only 1 of the 6 videos"):
+        run_corpus(root / "mixed", root / "codebook", root / "c1", CorpusConfig())
+    # the same codebook, recorded as made for these segments (its features skipped 5 videos)
+    meta = json.loads((root / "codebook" / "meta.json").read_text())
+    meta["segments"] = str((root / "mixed").resolve())
+    (root / "codebook" / "meta.json").write_text(json.dumps(meta))
+    report = run_corpus(root / "mixed", root / "codebook", root / "c2", CorpusConfig())
+    assert report.exit_code() == EXIT_SKIPPED and len(report.skipped) == 5
+    assert {r["video_id"] for r in read_rows(root / "c2")} == {"pan"}

@@ -235,7 +235,7 @@ def test_command_line(folder, tmp_path, capsys):
     write_video(clean / "only.mkv", grey_frames(20), fps=10)
     assert main(["ingest", str(clean), str(tmp_path / "o2"), "--no-asr", "--no-progress"]) == 0
     assert main(["ingest", str(tmp_path / "nowhere"), str(tmp_path / "o3"), "--no-asr"]) == 1
-    assert main(["ingest", str(clean), str(tmp_path / "o4"), "--set", "nope=1"]) == 1
+    assert main(["ingest", str(clean), str(tmp_path / "o4"), "--set", "nope=1"]) == 2  # usage
 
 
 def test_rerun_redoes_exactly_the_videos_whose_inputs_changed(tmp_path, capsys):

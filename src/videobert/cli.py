@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from collections.abc import Callable
 
 # verb -> (module, one-line help). Order follows the data flow.
 VERBS: dict[str, tuple[str, str]] = {
@@ -57,7 +58,27 @@ def main(argv: list[str] | None = None) -> int:
     verb_parser = argparse.ArgumentParser(prog=f"videobert {verb}", description=help_text)
     module.add_arguments(verb_parser)
     args = verb_parser.parse_args(rest)
-    return int(module.run(args) or 0)
+    return run_verb(verb, module.run, args)
+
+
+def run_verb(verb: str, run: Callable[[argparse.Namespace], int | None],
+             args: argparse.Namespace) -> int:
+    """Run a verb; its output folder (``args.out``, every verb's name for it) is checked first,
+    and an output that cannot be written (disk full, file size limit, read-only, a file in
+    the way) ends the run with one line naming the file, not a traceback."""
+    from videobert.config import ConfigError
+    from videobert.io import EXIT_FAILED, EXIT_USAGE, check_output_dir, describe_os_error
+
+    try:
+        if getattr(args, "out", None) is not None:
+            check_output_dir(args.out)
+        return int(run(args) or 0)
+    except ConfigError as exc:  # a verb that lets a bad config value through: still exit 2
+        print(f"videobert {verb}: error: {exc}", file=sys.stderr, flush=True)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"videobert {verb}: error: {describe_os_error(exc)}", file=sys.stderr, flush=True)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -36,6 +36,9 @@ class IngestConfig:
     asr_model: str = "tiny.en"  # faster-whisper model name or folder when there are no subtitles
     asr: bool = True  # transcribe speech when a video has no subtitles
 
+    def __post_init__(self) -> None:
+        validate(self, "ingest")
+
 
 @dataclasses.dataclass(frozen=True)
 class FeaturesConfig:
@@ -45,6 +48,14 @@ class FeaturesConfig:
     batch_size: int = 8  # clips per forward pass
     workers: int = 1  # decoding DataLoader workers
     precision: str = "auto"  # auto | fp32 | bf16
+    # seconds without a batch from the decoding workers before the run stops (0 = no limit)
+    worker_timeout: float = 300.0
+    # clips between partial checkpoints of a video in flight (0 = whole videos only): 256
+    # clips are 6.4 min of video at the defaults, a few minutes of I3D on a CPU
+    checkpoint_every: int = 256
+
+    def __post_init__(self) -> None:
+        validate(self, "features")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +71,9 @@ class CodebookConfig:
     # within a video - the action - more than the video's background; docs/benchmarks.md)
     normalize: str = "none"
 
+    def __post_init__(self) -> None:
+        validate(self, "codebook")
+
 
 @dataclasses.dataclass(frozen=True)
 class CorpusConfig:
@@ -68,6 +82,107 @@ class CorpusConfig:
     # A text file of video ids (one per line): only these videos enter the corpus, e.g. the
     # train split, so that evaluation videos are never pretrained on. None = every video.
     videos: str | None = None
+
+    def __post_init__(self) -> None:
+        validate(self, "corpus")
+
+
+# ---------------------------------------------------------------------------------------------
+# Allowed values, checked when a config is built: a bad value is one message naming the key,
+# the value and the range at the start, not a ZeroDivisionError in every video later on.
+
+
+@dataclasses.dataclass(frozen=True)
+class Range:
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False  # low itself is not allowed
+    high_open: bool = False
+
+    def allows(self, value: float) -> bool:
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            return False
+        return not (self.high is not None
+                    and (value > self.high or (self.high_open and value == self.high)))
+
+    def __str__(self) -> str:
+        if self.high is None:
+            return f"must be {'>' if self.low_open else '>='} {self.low:g}"
+        left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+        return f"must be in {left}{self.low:g}, {self.high:g}{right}"
+
+
+POSITIVE, NON_NEGATIVE, AT_LEAST_1 = Range(0, low_open=True), Range(0), Range(1)
+PROBABILITY, FRACTION = Range(0, 1), Range(0, 1, high_open=True)  # FRACTION: 1 excluded
+
+# class name -> field -> a Range or the allowed choices. By class name, so that this module
+# needs no import of the model/train/sequences packages whose configs it also checks.
+RULES: dict[str, dict[str, Range | tuple[str, ...]]] = {
+    "IngestConfig": {"fps": POSITIVE, "clip_frames": AT_LEAST_1, "min_last_clip": PROBABILITY},
+    "FeaturesConfig": {"backbone": ("i3d", "s3d", "npy"), "size": Range(32),
+                       "batch_size": AT_LEAST_1, "workers": NON_NEGATIVE,
+                       "precision": ("auto", "fp32", "bf16"), "worker_timeout": NON_NEGATIVE,
+                       "checkpoint_every": NON_NEGATIVE},
+    "CodebookConfig": {"k": Range(2), "depth": AT_LEAST_1, "sample_size": AT_LEAST_1,
+                       "seed": NON_NEGATIVE, "niter": AT_LEAST_1, "exemplars": NON_NEGATIVE,
+                       "normalize": ("none", "l2", "center_l2")},
+    "CorpusConfig": {"shard_size": AT_LEAST_1},
+    "ModelSpec": {"hidden_dropout": FRACTION, "attention_dropout": FRACTION},
+    "LossWeights": {"text": NON_NEGATIVE, "video": NON_NEGATIVE, "joint": NON_NEGATIVE,
+                    "alignment": NON_NEGATIVE},
+    "TrainConfig": {"steps": AT_LEAST_1, "batch_size": AT_LEAST_1, "grad_accum": AT_LEAST_1,
+                    "lr": POSITIVE, "weight_decay": NON_NEGATIVE, "beta1": FRACTION,
+                    "beta2": FRACTION, "eps": POSITIVE, "warmup_steps": NON_NEGATIVE,
+                    "clip_grad": NON_NEGATIVE, "precision": ("auto", "fp32", "bf16"),
+                    "workers": NON_NEGATIVE, "seed": NON_NEGATIVE, "log_every": AT_LEAST_1,
+                    "eval_every": NON_NEGATIVE, "eval_batch_size": AT_LEAST_1,
+                    "eval_max_examples": NON_NEGATIVE, "save_every": NON_NEGATIVE,
+                    "keep_last": AT_LEAST_1, "stop_after": NON_NEGATIVE},
+    "SequenceConfig": {"max_len": Range(5), "text_prob": PROBABILITY,
+                       "video_prob": PROBABILITY, "joint_prob": PROBABILITY,
+                       "negative_prob": PROBABILITY, "same_video_negative_prob": PROBABILITY,
+                       "concat_prob": PROBABILITY, "max_sentences": AT_LEAST_1,
+                       "max_stride": AT_LEAST_1, "min_video_window": AT_LEAST_1,
+                       "val_fraction": FRACTION, "bucket_multiplier": AT_LEAST_1,
+                       "joint_text_side": PROBABILITY, "joint_video_side": PROBABILITY,
+                       "text_side_mask_prob": PROBABILITY},
+    "MaskingConfig": {"mask_prob": PROBABILITY, "replace_mask": PROBABILITY,
+                      "replace_random": PROBABILITY, "min_masks": NON_NEGATIVE},
+}
+# fields that must not all be 0 / must not add up to more than 1
+SUM_RULES: dict[str, list[tuple[tuple[str, ...], Range]]] = {
+    "SequenceConfig": [(("text_prob", "video_prob", "joint_prob"), POSITIVE),
+                       (("joint_text_side", "joint_video_side"), PROBABILITY)],
+    "MaskingConfig": [(("replace_mask", "replace_random"), PROBABILITY)],
+    "LossWeights": [(("text", "video", "joint", "alignment"), POSITIVE)],
+}
+
+
+def validate(config: Any, where: str) -> None:
+    """Check ``config`` (and the dataclasses inside it) against ``RULES``; raise a
+    ``ConfigError`` such as ``ingest.fps = 0 is out of range: must be > 0``."""
+    rules = RULES.get(type(config).__name__, {})
+    for field in dataclasses.fields(config):
+        value, key = getattr(config, field.name), f"{where}.{field.name}"
+        if dataclasses.is_dataclass(value):
+            validate(value, key)
+            continue
+        rule = rules.get(field.name)
+        if rule is None or value is None:
+            continue
+        if isinstance(rule, tuple):
+            if value not in rule:
+                raise ConfigError(f"{key} = {value!r} is not allowed: choose one of "
+                                  f"{', '.join(rule)}")
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{key} = {value!r} is not a number ({rule})")
+        elif value != value or not rule.allows(value):  # value != value: NaN
+            raise ConfigError(f"{key} = {value!r} is out of range: {rule}")
+    for names, rule in SUM_RULES.get(type(config).__name__, []):
+        total = sum(getattr(config, n) for n in names)
+        if not rule.allows(total):
+            raise ConfigError(f"{where}.{' + '.join(names)} = {total:g} is out of range: "
+                              f"the sum {rule}")
 
 
 # ---------------------------------------------------------------------------------------------

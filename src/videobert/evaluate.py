@@ -47,6 +47,52 @@ def _log(text: str) -> None:
     print(f"[evaluate] {text}", flush=True)
 
 
+class EvaluateInputError(ValueError):
+    """A run folder, ground truth or features folder that evaluate cannot use (exit 1)."""
+
+
+def check_run_folder(run_dir: Path, what: str = "run folder") -> None:
+    """A run folder must hold a finished model (``model/config.json`` is written last) with
+    its codebook's clip assignments; say which part is missing before any work starts."""
+    hint = "(`videobert pretrain CORPUS --out RUN` writes RUN/model when training finishes)"
+    if not run_dir.exists():
+        raise EvaluateInputError(f"{what} {run_dir} does not exist")
+    if not run_dir.is_dir():
+        raise EvaluateInputError(f"{what} {run_dir} is a file, not a run folder")
+    model = run_dir / "model"
+    if not (model / "config.json").is_file():
+        raise EvaluateInputError(f"{what} {run_dir} has no finished model ({model}/config.json "
+                                 f"is missing): pretraining did not finish, or this is not a "
+                                 f"run folder {hint}")
+    for name in ("model.safetensors", "codebook/assignments.parquet", "codebook/meta.json"):
+        if not (model / name).is_file():
+            raise EvaluateInputError(f"{what} {run_dir}: the model folder lacks {model / name}; "
+                                     f"it is incomplete {hint}")
+
+
+def check_inputs(run_dir: Path, ground_truth: Path, features_dir: Path | None,
+                 extra_runs: dict[str, Path]) -> None:
+    """Every input of ``run_evaluate``, checked up front: a bad one is a one-line error,
+    not a traceback an hour into the evaluation."""
+    from videobert.tasks.steps import load_ground_truth
+
+    check_run_folder(run_dir)
+    for label, run in extra_runs.items():
+        check_run_folder(Path(run), f"--compare {label}: run folder")
+    try:
+        load_ground_truth(ground_truth)
+    except FileNotFoundError as exc:
+        raise EvaluateInputError(str(exc)) from exc
+    if features_dir is not None and not (Path(features_dir) / "manifest.json").is_file():
+        raise EvaluateInputError(f"features folder {features_dir} has no manifest.json (is it "
+                                 "a finished `videobert features` folder?)")
+    meta = run_dir / "model" / "codebook" / "meta.json"
+    try:
+        read_json(meta)
+    except ValueError as exc:
+        raise EvaluateInputError(f"{meta} is not valid JSON: {exc}") from exc
+
+
 def features_dir_of(codebook_dir: Path) -> Path | None:
     meta = codebook_dir / "meta.json"
     if meta.exists():
@@ -73,7 +119,15 @@ def plot_training_curves(metrics_jsonl: Path, path: Path) -> Path | None:
     """Per-objective training losses and held-out losses over steps."""
     if not metrics_jsonl.exists():
         return None
-    records = [json.loads(line) for line in metrics_jsonl.read_text().splitlines() if line.strip()]
+    records = []
+    for n, line in enumerate(metrics_jsonl.read_text().splitlines(), 1):
+        try:
+            record = json.loads(line) if line.strip() else None
+        except json.JSONDecodeError:
+            record = None
+            _log(f"{metrics_jsonl} line {n} is not JSON (a run killed mid-write?); left out")
+        if isinstance(record, dict) and isinstance(record.get("step"), int | float):
+            records.append(record)
     plt = _pyplot()
     fig, (ax_train, ax_eval) = plt.subplots(1, 2, figsize=(11, 4))
     for ax, prefix in ((ax_train, "loss/"), (ax_eval, "eval/")):
@@ -275,6 +329,7 @@ def run_evaluate(
 
     cfg = config or EvalConfig()
     run_dir = Path(run_dir)
+    check_inputs(run_dir, Path(ground_truth), features_dir, extra_runs or {})
     out = Path(out) if out is not None else run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
@@ -487,17 +542,33 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    """Exit status: 0 done; 1 a run folder, ground truth or features folder it cannot use
+    (one line on stderr says which and why); 2 bad arguments."""
+    import sys
+
+    from videobert.io import EXIT_FAILED, EXIT_USAGE
+
     extra = {}
     for item in args.compare:
         label, _, path = item.partition("=")
         if not path:
-            print(f"videobert evaluate: error: --compare {item!r} is not LABEL=RUN")
-            return 2
+            print(f"videobert evaluate: error: --compare {item!r} is not LABEL=RUN",
+                  file=sys.stderr)
+            return EXIT_USAGE
         extra[label] = Path(path)
+    for name in ("max_queries", "caption_epochs"):
+        if getattr(args, name) < 1:
+            print(f"videobert evaluate: error: --{name.replace('_', '-')} "
+                  f"{getattr(args, name)}: must be >= 1", file=sys.stderr)
+            return EXIT_USAGE
     cfg = EvalConfig(device=args.device, max_queries=args.max_queries,
                      caption_epochs=args.caption_epochs)
     out = args.out or args.run / "report"
-    run_evaluate(args.run, args.ground_truth, out, args.features, extra, cfg)
+    try:
+        run_evaluate(args.run, args.ground_truth, out, args.features, extra, cfg)
+    except (EvaluateInputError, FileNotFoundError, ValueError) as exc:
+        print(f"videobert evaluate: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     print(summary_tables(out))
     print(f"\nreport: {out / 'README.md'}")
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import json
 import os
 import sys
@@ -14,6 +15,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+EXIT_FAILED = 1  # failed outright: bad input, output that cannot be written
+EXIT_USAGE = 2  # bad arguments or config values (like argparse's usage errors)
 EXIT_SKIPPED = 3  # exit status of a stage that completed but skipped some input
 
 
@@ -26,6 +29,13 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.filename not in (None, str(tmp), tmp):
+            raise
+        # a failed write() names no file (and the temporary name means nothing to a user):
+        # name the output it was for, so the message can say which file could not be written
+        why = exc.strerror or (os.strerror(exc.errno) if exc.errno else str(exc))
+        raise OSError(exc.errno, why, str(path)) from exc
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -79,3 +89,64 @@ class StageReport:
     def summary(self, done: int, what: str = "videos") -> str:
         line = f"[{self.stage}] {done} {what} done, {len(self.skipped)} skipped"
         return line + ("" if not self.skipped else " (see manifest.json for reasons)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Output that cannot be written: one message for every verb (``videobert.cli`` uses these).
+
+
+class OutputError(OSError):
+    """An output folder that cannot be used; the message says why and what to do."""
+
+
+def check_output_dir(path: str | Path) -> None:
+    """Refuse, before any work, an output folder that is a file, lies under a file, or cannot
+    be written (read-only folder or file system)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{path} is an existing file, not a folder: choose another output "
+                          "path (or remove the file)")
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"{path} cannot be created: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        where = "" if existing == path else f" (its nearest existing folder {existing} is not)"
+        raise OutputError(f"{path} is not writable{where}: read-only folder or file system, or "
+                          "no permission; choose another output folder")
+
+
+_WHY = {
+    errno.ENOSPC: "no space left on device (ENOSPC): the disk is full; free some space",
+    errno.EDQUOT: "disk quota exceeded (EDQUOT); free some space",
+    errno.EFBIG: "file too large (EFBIG): a file size limit is set (ulimit -f) or the file "
+                 "system cannot hold a file this big",
+    errno.EACCES: "permission denied (EACCES): choose a folder you can write to",
+    errno.EPERM: "operation not permitted (EPERM): choose a folder you can write to",
+    errno.EROFS: "read-only file system (EROFS): choose a writable output folder",
+    errno.EEXIST: "a file is in the way (EEXIST)",
+    errno.ENOTDIR: "a file is in the way where a folder is needed (ENOTDIR)",
+    errno.EISDIR: "a folder is in the way where a file is needed (EISDIR)",
+}
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for an OSError: the file, what went wrong, what to do; for a full disk or a
+    size limit also that finished work is kept (every stage writes to a temporary name and
+    renames when done, so a rerun continues)."""
+    if isinstance(exc, OutputError):
+        return str(exc)
+    if isinstance(exc, FileNotFoundError) and exc.errno is None:
+        return str(exc)  # our own "X not found: do Y" messages
+    why = _WHY.get(exc.errno or -1) or exc.strerror or str(exc)
+    if exc.errno is None and "written" in why:  # numpy's short write: "N requested and M written"
+        why += " (a short write: the disk is full, or a file size limit is set: ulimit -f)"
+    name = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
+    if exc.errno in _FULL or exc.errno is None:
+        what = f"cannot write {name}" if exc.filename else "cannot write the output"
+        return f"{what}: {why}. Finished outputs are kept; rerun to continue"
+    return f"{name}: {why}" if exc.filename else why

@@ -21,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, help="clips per forward pass")
     parser.add_argument("--workers", type=int, help="decoding worker processes")
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16"))
+    parser.add_argument("--checkpoint-every", type=int, metavar="CLIPS",
+                        help="save a long video's partial features every CLIPS clips, so a "
+                        "killed run resumes inside it (default 256; 0 = whole videos only)")
     parser.add_argument("--shard", help="i/n: this process does every n-th video from the i-th "
                         "(default: RANK/WORLD_SIZE from the environment, else 0/1)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
@@ -33,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _flag_overrides(args: argparse.Namespace) -> list[str]:
     flags = {"backbone": args.backbone, "weights": args.weights, "size": args.size,
              "batch_size": args.batch_size, "workers": args.workers,
-             "precision": args.precision}
+             "precision": args.precision, "checkpoint_every": args.checkpoint_every}
     return [f"{k}={v}" for k, v in flags.items() if v is not None]
 
 

@@ -27,7 +27,7 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +37,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from tqdm import tqdm
 
 from videobert.config import FeaturesConfig, IngestConfig, to_dict
+from videobert.features.partial import drop_partial, load_partial, save_partial
 from videobert.fingerprint import stale_outputs, video_source
 from videobert.io import StageReport, atomic_path, read_json, write_json
 
@@ -133,13 +134,16 @@ class ClipBatch:
     clips: torch.Tensor | None = None  # uint8 (b, T, H, W, 3)
     done: bool = False
     error: str | None = None  # why the video could not be decoded (with done=True)
+    fatal: str | None = None  # the worker cannot send batches at all: the run must stop
 
 
 class VideoClips(IterableDataset):
     """Batches of clips, video after video; with workers, each worker takes every k-th video."""
 
-    def __init__(self, jobs: list[VideoJob], grid: ClipGrid, size: int, batch_size: int) -> None:
+    def __init__(self, jobs: list[VideoJob], grid: ClipGrid, size: int, batch_size: int,
+                 starts: dict[str, int] | None = None) -> None:
         self.jobs, self.grid, self.size, self.batch_size = jobs, grid, size, batch_size
+        self.starts = starts or {}  # video id -> clips already done (partial checkpoint)
 
     def __iter__(self) -> Iterator[ClipBatch]:
         from videobert.ingest.video import iter_clips
@@ -148,6 +152,7 @@ class VideoClips(IterableDataset):
         jobs = self.jobs if info is None else self.jobs[info.id :: info.num_workers]
         for job in jobs:
             buffer: list[np.ndarray] = []
+            skip = self.starts.get(job.id, 0)
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # damaged-packet notes; counts are checked
@@ -159,17 +164,68 @@ class VideoClips(IterableDataset):
                         crop=True,
                         min_last_clip=self.grid.min_last_clip,
                     ):
+                        if skip:  # decoded again, but the network does not see it twice
+                            skip -= 1
+                            continue
                         buffer.append(clip)
                         if len(buffer) == self.batch_size:
-                            yield ClipBatch(job.id, torch.from_numpy(np.stack(buffer)))
+                            yield _batch(job.id, buffer, info is not None)
                             buffer = []
                 if buffer:
-                    yield ClipBatch(job.id, torch.from_numpy(np.stack(buffer)))
+                    yield _batch(job.id, buffer, info is not None)
+            except SharedMemoryFull as exc:
+                yield ClipBatch(job.id, done=True, fatal=str(exc))
+                return  # every later batch would fail the same way
             except Exception as exc:  # noqa: BLE001 - any decoder failure skips only this video
                 reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
                 yield ClipBatch(job.id, done=True, error=reason)
                 continue
             yield ClipBatch(job.id, done=True)
+
+
+class SharedMemoryFull(RuntimeError):
+    """A worker could not put a batch into shared memory (the way batches reach the main
+    process)."""
+
+
+def _batch(video_id: str, clips: list[np.ndarray], in_worker: bool) -> ClipBatch:
+    tensor = torch.from_numpy(np.stack(clips))
+    if in_worker:
+        # Move the batch into shared memory here, where a failure can be reported: left to
+        # the queue's feeder thread, an EFBIG/ENOSPC there only prints a traceback and drops
+        # the batch, and the main process then waits for it forever.
+        try:
+            tensor.share_memory_()
+        except (RuntimeError, OSError) as exc:
+            raise SharedMemoryFull(str(exc)) from exc
+    return ClipBatch(video_id, tensor)
+
+
+class WorkerError(RuntimeError):
+    """A decoding worker died, hung or cannot hand batches over; the message says what to do."""
+
+
+WORKER_FIX = ("rerun with --workers 0 (decode in the main process), or give the machine more "
+              "shared memory (/dev/shm; docker run --shm-size=2g) and no file size limit "
+              "(ulimit -f unlimited). Finished videos are kept; the rerun continues from them")
+
+
+def worker_batches(loader: DataLoader) -> Iterator[ClipBatch]:
+    """The loader's batches; a dead, stuck or failing worker becomes a ``WorkerError``."""
+    batches = iter(loader)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except RuntimeError as exc:  # DataLoader: "worker ... exited unexpectedly", "timed out"
+            raise WorkerError(f"decoding worker died or stopped answering ({exc}); the usual "
+                              "cause is full shared memory (/dev/shm). " + WORKER_FIX) from exc
+        if batch.fatal is not None:
+            raise WorkerError(
+                f"decoding worker could not write shared memory ({batch.fatal}): the file "
+                "size limit (ulimit -f) or /dev/shm is full; " + WORKER_FIX)
+        yield batch
 
 
 # ---------------------------------------------------------------------------------------------
@@ -331,48 +387,125 @@ def run_features(
     print(f"[features] {backbone.name} ({backbone.weights}), {config.size}px, {precision}, "
           f"shard {shard[0]}/{shard[1]}: {len(todo)} videos to do, {done_before} already done",
           file=sys.stderr, flush=True)
-    by_id = {j.id: j for j in todo}
+    settings = partial_settings(header, config.batch_size, precision)
+    resumed = {j.id: rows for j in todo if (rows := load_partial(out, j.id, settings)) is not None}
+    if resumed:
+        print(f"[features] resuming {len(resumed)} video(s) from partial features: "
+              + ", ".join(f"{vid} at clip {len(rows)}" for vid, rows in resumed.items()),
+              file=sys.stderr, flush=True)
     loader = DataLoader(
-        VideoClips(todo, grid, config.size, config.batch_size),
+        VideoClips(todo, grid, config.size, config.batch_size,
+                   starts={vid: len(rows) for vid, rows in resumed.items()}),
         batch_size=None,  # the dataset yields ready batches
         num_workers=min(config.workers, len(todo)),
         pin_memory=dev.type == "cuda",
+        # a watchdog for a worker that neither sends nor dies (the known failures above are
+        # reported at once); generous, since one batch of long clips can take a while
+        timeout=config.worker_timeout if config.workers and todo else 0,
     )
-    pending: dict[str, list[np.ndarray]] = {}
     bar = tqdm(total=sum(j.n_clips for j in todo), unit="clip", desc="features",
                disable=not progress, file=sys.stderr)
-    n_done = 0
     with torch.inference_mode(), bar:
-        for batch in loader:
-            job = by_id[batch.video_id]
-            if batch.clips is not None:
-                x = backbone.preprocess(batch.clips)
-                with _autocast(dev, precision):
-                    feats = backbone.forward_features(x)
-                pending.setdefault(job.id, []).append(feats.float().cpu().numpy())
-                bar.update(len(batch.clips))
-            if not batch.done:
-                continue
-            parts = pending.pop(job.id, [])
-            if batch.error is not None:
-                report.skip(job.path, batch.error)
-                continue
-            if not parts:
-                report.skip(job.path, "decoded no clips (too short or no frames)")
-                continue
-            array = np.concatenate(parts).astype(np.float16)
-            if not np.isfinite(array).all():
-                report.skip(job.path, "features are not finite (overflow in float16?)")
-                continue
-            if len(array) != job.n_clips:
-                print(f"[features] {job.id}: {len(array)} clips decoded, the segments manifest "
-                      f"says {job.n_clips}", file=sys.stderr, flush=True)
-            save_npy(out / f"{job.id}.npy", array)
-            n_done += 1
-            bar.set_postfix(videos=f"{n_done + done_before}/{len(mine)}")
+        bar.update(sum(len(rows) for rows in resumed.values()))
+        n_done = _extract(
+            worker_batches(loader), {j.id: j for j in todo}, out, report, resumed,
+            lambda clips: _forward(backbone, clips, dev, precision),
+            Checkpoints(out, config.checkpoint_every, settings), bar,
+            lambda n: f"{n + done_before}/{len(mine)}",
+        )
     _finish(out, header, jobs, mine, shard, report)
     print(report.summary(n_done + done_before), file=sys.stderr, flush=True)
     return report
+
+
+def _forward(backbone: Backbone, clips: torch.Tensor, dev: torch.device,
+             precision: str) -> np.ndarray:
+    x = backbone.preprocess(clips)
+    with _autocast(dev, precision):
+        return backbone.forward_features(x).float().cpu().numpy()
+
+
+# ---------------------------------------------------------------------------------------------
+# The extraction loop and its partial checkpoints (resume inside a video).
+
+
+def partial_settings(header: dict[str, Any], batch_size: int, precision: str) -> dict[str, Any]:
+    """What must be equal for checkpointed rows to continue bit-identically: the network, its
+    input, the clip grid, and the batch boundaries (batch size) and arithmetic (precision)."""
+    keys = ("backbone", "weights", "dim", "fps", "clip_frames", "size")
+    return {**{k: header[k] for k in keys}, "batch_size": batch_size, "precision": precision}
+
+
+@dataclasses.dataclass
+class Checkpoints:
+    """Writes a video's rows to ``partial/<id>.npz`` every ``every`` clips (0 = never)."""
+
+    out: Path
+    every: int
+    settings: dict[str, Any]
+
+    def due(self, rows: int, saved: int) -> bool:
+        return self.every > 0 and rows - saved >= self.every
+
+    def save(self, video_id: str, parts: list[np.ndarray]) -> int:
+        rows = np.concatenate(parts).astype(np.float16)
+        save_partial(self.out, video_id, rows, self.settings)
+        return len(rows)
+
+
+def _extract(batches: Iterator[ClipBatch], jobs: dict[str, VideoJob], out: Path,
+             report: StageReport, resumed: dict[str, np.ndarray],
+             forward: Callable[[torch.Tensor], np.ndarray], checkpoints: Checkpoints,
+             bar: tqdm, progress_text: Callable[[int], str]) -> int:
+    """Run the network on every batch, write each finished video's ``.npy`` (and drop its
+    partial checkpoint); returns how many videos were written. Videos in flight when a decoding
+    worker fails are checkpointed before the error goes up, so the rerun continues them."""
+    pending: dict[str, list[np.ndarray]] = {vid: [rows] for vid, rows in resumed.items()}
+    saved: dict[str, int] = {vid: len(rows) for vid, rows in resumed.items()}
+    n_done = 0
+    try:
+        for batch in batches:
+            job = jobs[batch.video_id]
+            parts = pending.setdefault(job.id, [])
+            if batch.clips is not None:
+                parts.append(forward(batch.clips))
+                bar.update(len(batch.clips))
+                rows = sum(len(p) for p in parts)
+                if not batch.done and checkpoints.due(rows, saved.get(job.id, 0)):
+                    saved[job.id] = checkpoints.save(job.id, parts)
+            if not batch.done:
+                continue
+            del pending[job.id]
+            if _write_video(job, parts, batch.error, out, report):
+                n_done += 1
+                bar.set_postfix(videos=progress_text(n_done))
+            drop_partial(out, job.id)
+    except WorkerError:
+        for vid, parts in pending.items():
+            if parts and sum(len(p) for p in parts) > saved.get(vid, 0):
+                checkpoints.save(vid, parts)
+        raise
+    return n_done
+
+
+def _write_video(job: VideoJob, parts: list[np.ndarray], error: str | None, out: Path,
+                 report: StageReport) -> bool:
+    """Check a finished video's rows and write ``<id>.npy``; False when it was skipped."""
+    if error is not None:
+        report.skip(job.path, error)
+        return False
+    if not parts:
+        report.skip(job.path, "decoded no clips (too short or no frames)")
+        return False
+    array = np.concatenate(parts).astype(np.float16)
+    if not np.isfinite(array).all():
+        report.skip(job.path, "features are not finite (overflow in float16?)")
+        return False
+    if len(array) != job.n_clips:
+        print(f"[features] {job.id}: {len(array)} clips decoded, the segments manifest "
+              f"says {job.n_clips}", file=sys.stderr, flush=True)
+    save_npy(out / f"{job.id}.npy", array)
+    return True
 
 
 def _import_npy(npy_dir: Path, out: Path, config: FeaturesConfig, grid: ClipGrid,

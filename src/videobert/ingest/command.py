@@ -8,6 +8,7 @@ import sys
 import yaml
 
 from videobert.config import ConfigError, IngestConfig, load_section, to_dict
+from videobert.io import EXIT_USAGE
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         config = load_section(IngestConfig, "ingest", args.preset, overrides)
     except ConfigError as exc:
         print(f"videobert ingest: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_USAGE
     print("ingest config:\n" + yaml.safe_dump(to_dict(config), sort_keys=False).rstrip(),
           file=sys.stderr)
 

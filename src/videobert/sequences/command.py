@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from videobert.config import ConfigError, CorpusConfig, load_section, to_dict
+from videobert.io import EXIT_FAILED, EXIT_USAGE
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +41,10 @@ def run(args: argparse.Namespace) -> int:
         config = config_from_args(args)
         print(f"[corpus] config: {to_dict(config)}", file=sys.stderr)
         report = run_corpus(args.segments, args.codebook, args.out, config, force=args.force)
-    except (ConfigError, FileNotFoundError, ValueError) as exc:
+    except ConfigError as exc:  # a bad value: a usage error, like argparse's
         print(f"videobert corpus: error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_USAGE
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"videobert corpus: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     return report.exit_code()

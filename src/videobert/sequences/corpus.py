@@ -169,6 +169,36 @@ def read_video_list(path: str | Path) -> set[str]:
     return {ln for ln in lines if ln}
 
 
+def check_codebook_matches(segments_dir: Path, codebook_dir: Path, video_ids: list[str],
+                           words_of: dict[str, np.ndarray]) -> None:
+    """Refuse a codebook made from another dataset's features: it has visual words for none
+    (or few) of the segments' videos, and every video would be "skipped" one by one.
+
+    At least half of the videos must have words (features may skip a few corrupt videos);
+    fewer is accepted only from a codebook whose ``meta.json`` says it was made for these very
+    segments (its features then skipped many videos, and each is reported)."""
+    if not video_ids:
+        return
+    matched = [v for v in video_ids if v in words_of]
+    if 2 * len(matched) >= len(video_ids):
+        return
+    made_for = read_json(codebook_dir / "meta.json").get("segments")
+    if matched and made_for and Path(made_for).resolve() == segments_dir.resolve():
+        return
+
+    def some(ids: list[str]) -> str:
+        return ", ".join(ids[:3]) + (", ..." if len(ids) > 3 else "")
+
+    source = f", it was made for the segments in {made_for}" if made_for else ""
+    raise ValueError(
+        f"codebook {codebook_dir} does not match segments {segments_dir}: only {len(matched)} "
+        f"of the {len(video_ids)} videos of the segments have visual words in "
+        f"{codebook_dir / 'assignments.parquet'} (the segments' videos: "
+        f"{some(sorted(video_ids))}; the codebook's: {some(sorted(words_of))}{source}). "
+        "Use the codebook made from these segments' features (`videobert features SEGMENTS "
+        "FEATURES`, then `videobert codebook FEATURES CODEBOOK`)")
+
+
 def run_corpus(
     segments_dir: str | Path,
     codebook_dir: str | Path,
@@ -191,6 +221,11 @@ def run_corpus(
         return report
 
     n_words, words_of = codebook_words(codebook_dir)
+    wanted = read_video_list(config.videos) if config.videos is not None else None
+    listed = [str(e["id"]) for e in read_json(manifest_path).get("videos", [])]
+    # before the output folder is touched: a wrong codebook must not cost an existing corpus
+    check_codebook_matches(segments_dir, codebook_dir,
+                           [v for v in listed if wanted is None or v in wanted], words_of)
     tokenizer = load_tokenizer(config.tokenizer)
     layout = VocabLayout.from_tokenizer(tokenizer, n_words)
 
@@ -204,8 +239,7 @@ def run_corpus(
     n_text_tokens = n_visual_tokens = 0
     with_examples: set[str] = set()
     entries = read_json(manifest_path).get("videos", [])
-    if config.videos is not None:
-        wanted = read_video_list(config.videos)
+    if wanted is not None:
         entries = [e for e in entries if str(e["id"]) in wanted]
         words_of = {v: w for v, w in words_of.items() if v in wanted}
         _log(f"{len(entries)} videos of the segments manifest are listed in {config.videos}")

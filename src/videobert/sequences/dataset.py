@@ -72,18 +72,9 @@ class SequenceConfig:
     masking: MaskingConfig = dataclasses.field(default_factory=MaskingConfig)
 
     def __post_init__(self) -> None:
-        for name in ("text_prob", "video_prob", "joint_prob", "negative_prob",
-                     "same_video_negative_prob", "concat_prob", "val_fraction",
-                     "joint_text_side", "joint_video_side", "text_side_mask_prob"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"data.{name} = {value}: must be in [0, 1]")
-        if self.joint_text_side + self.joint_video_side > 1.0:
-            raise ValueError("data.joint_text_side + data.joint_video_side must be <= 1")
-        for name, low in (("max_stride", 1), ("max_sentences", 1), ("min_video_window", 1),
-                          ("bucket_multiplier", 1), ("max_len", 8)):
-            if getattr(self, name) < low:
-                raise ValueError(f"data.{name} = {getattr(self, name)}: must be >= {low}")
+        from videobert.config import validate
+
+        validate(self, "data")  # ranges by key (videobert.config.RULES), so the API checks too
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,14 +30,9 @@ class MaskingConfig:
     whole_word: bool = True  # a word's WordPieces are masked together (no "##" hint left)
 
     def __post_init__(self) -> None:
-        for name in ("mask_prob", "replace_mask", "replace_random"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"masking.{name} = {value}: must be in [0, 1]")
-        if self.replace_mask + self.replace_random > 1.0:
-            raise ValueError("masking.replace_mask + masking.replace_random must be <= 1")
-        if self.min_masks < 0:
-            raise ValueError(f"masking.min_masks = {self.min_masks}: must be >= 0")
+        from videobert.config import validate
+
+        validate(self, "data.masking")
 
 
 def text_replacement_range(layout: VocabLayout) -> tuple[int, int]:

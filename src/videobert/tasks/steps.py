@@ -63,26 +63,72 @@ def read_word_list(path: str | Path) -> list[str]:
 
 
 def load_ground_truth(path: str | Path) -> GroundTruth:
+    """Read and check a ground-truth file; every problem is a one-line ``ValueError`` (or
+    ``FileNotFoundError``) naming the file and the place in it."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"ground truth {path} does not exist")
+    if not path.is_file():
+        raise ValueError(f"ground truth {path} is a folder, not a JSON file")
     try:
         data = json.loads(path.read_text())
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"ground truth {path} is not a text (JSON) file: {exc}") from exc
     except json.JSONDecodeError as exc:
         raise ValueError(f"ground truth {path} is not valid JSON: {exc}") from exc
+    check_ground_truth(data, path)
+    return GroundTruth(list(data["verbs"]), list(data["nouns"]), dict(data["videos"]), path)
+
+
+def check_ground_truth(data: object, path: str | Path) -> None:
+    """The shape the tasks rely on (see docs/formats.md), checked before any work is done."""
+
+    def fail(where: str, what: str) -> None:
+        raise ValueError(f"ground truth {path}: {where} {what}")
+
+    if not isinstance(data, dict):
+        fail("the top level", f"must be an object with verbs, nouns, videos, not "
+             f"{type(data).__name__}")
     for key in ("verbs", "nouns", "videos"):
         if key not in data:
             raise ValueError(f"ground truth {path} has no {key!r} key")
+    for key in ("verbs", "nouns"):
+        labels = data[key]
+        if not isinstance(labels, list) or not labels or not all(
+                isinstance(x, str) for x in labels):
+            fail(f"{key!r}", "must be a non-empty list of strings")
+    if not isinstance(data["videos"], dict):
+        fail("'videos'", "must be an object {video_id: {split, steps}}")
     for video_id, video in data["videos"].items():
+        where = f"video {video_id!r}"
+        if not isinstance(video, dict):
+            fail(where, "must be an object with 'split' and 'steps'")
         if "steps" not in video or "split" not in video:
             raise ValueError(f"ground truth {path}: video {video_id!r} needs 'split' and 'steps'")
+        if not isinstance(video["split"], str):
+            fail(where, f"'split' must be a string (train or val), not {video['split']!r}")
+        if not isinstance(video["steps"], list):
+            fail(where, "'steps' must be a list")
         for i, step in enumerate(video["steps"]):
+            if not isinstance(step, dict):
+                fail(f"{where} step {i}", "must be an object")
             missing = {"verb", "noun", "start", "end"} - set(step)
             if missing:
                 raise ValueError(
                     f"ground truth {path}: video {video_id!r} step {i} lacks {sorted(missing)}"
                 )
-    return GroundTruth(list(data["verbs"]), list(data["nouns"]), dict(data["videos"]), path)
+            for key in ("start", "end"):
+                value = step[key]
+                if isinstance(value, bool) or not isinstance(value, int | float) or not (
+                        math.isfinite(value)):
+                    fail(f"{where} step {i}", f"{key!r} must be a number of seconds, "
+                         f"not {value!r}")
+            if step["end"] < step["start"]:
+                fail(f"{where} step {i}", f"ends ({step['end']}) before it starts "
+                     f"({step['start']})")
+            for key in ("verb", "noun"):
+                if not isinstance(step[key], str):
+                    fail(f"{where} step {i}", f"{key!r} must be a string, not {step[key]!r}")
 
 
 def load_video_words(assignments: str | Path) -> dict[str, np.ndarray]:

@@ -9,6 +9,7 @@ import argparse
 import sys
 
 from videobert.config import ConfigError
+from videobert.io import EXIT_FAILED, EXIT_USAGE
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,10 +39,14 @@ def run(args: argparse.Namespace) -> int:
         overrides.append(f"model.init={args.init}")
     try:
         config = load_pretrain_config(args.preset, overrides)
+    except ConfigError as exc:  # a bad value: a usage error, like argparse's
+        print(f"videobert pretrain: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
         result = pretrain(args.corpus, args.out, config, resume=args.resume, device=args.device)
     except (ConfigError, CorpusError, FileExistsError, ValueError) as exc:
         print(f"videobert pretrain: error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     if result.stopped_early:
         print(f"stopped at step {result.step}; checkpoints in {result.run_dir / 'checkpoints'}")
     return 0

@@ -12,7 +12,14 @@ from typing import Any
 
 import yaml
 
-from videobert.config import ConfigError, _merge, build, parse_overrides, read_preset
+from videobert.config import (
+    ConfigError,
+    _merge,
+    build,
+    parse_overrides,
+    read_preset,
+    validate,
+)
 from videobert.model.videobert import PRESETS
 from videobert.sequences.dataset import SequenceConfig
 
@@ -62,6 +69,9 @@ class TrainConfig:
     loss_weights: LossWeights = dataclasses.field(default_factory=LossWeights)
 
 
+SECTIONS = ("model", "data", "train")
+
+
 @dataclasses.dataclass(frozen=True)
 class PretrainConfig:
     model: ModelSpec = dataclasses.field(default_factory=ModelSpec)
@@ -73,8 +83,8 @@ class PretrainConfig:
             raise ConfigError(f"model.size {self.model.size!r} is not one of {MODEL_SIZES}")
         if self.train.precision not in ("auto", "fp32", "bf16"):
             raise ConfigError(f"train.precision {self.train.precision!r}: auto | fp32 | bf16")
-        if self.train.batch_size < 1 or self.train.grad_accum < 1:
-            raise ConfigError("train.batch_size and train.grad_accum must be >= 1")
+        for section in SECTIONS:
+            validate(getattr(self, section), section)  # ranges of every value, by key
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -87,7 +97,6 @@ class PretrainConfig:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
 
-SECTIONS = tuple(f.name for f in dataclasses.fields(PretrainConfig))
 
 
 def load_pretrain_config(

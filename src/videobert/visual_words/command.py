@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from videobert.config import CodebookConfig, ConfigError, load_section, to_dict
+from videobert.io import EXIT_FAILED, EXIT_USAGE
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +42,10 @@ def run(args: argparse.Namespace) -> int:
         config = config_from_args(args)
         print(f"[codebook] config: {to_dict(config)}", file=sys.stderr)
         report = run_codebook(args.features, args.out, config, args.segments, force=args.force)
-    except (ConfigError, FileNotFoundError, ValueError) as exc:
+    except ConfigError as exc:  # a bad value: a usage error, like argparse's
         print(f"videobert codebook: error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_USAGE
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"videobert codebook: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     return report.exit_code()
