@@ -214,7 +214,9 @@ def test_several_video_streams_pick_the_largest(tmp_path):
     path = write_video(tmp_path / "two.mkv", small, extra_stream=large)
     info = probe(path)
     assert info.stream_index == 1 and (info.width, info.height) == (64, 48)
-    assert int(next(iter_frames(path)).mean()) == 200
+    # the large stream's grey 200, not the small one's 0; the exact level goes through
+    # FFmpeg's RGB <-> YUV conversion, whose rounding is not ours to pin down
+    assert abs(float(next(iter_frames(path)).mean()) - 200) < 8
 
 
 SMALL, LARGE = Track("video"), Track("video", width=64, height=48)  # ingest picks LARGE
