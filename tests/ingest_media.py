@@ -6,6 +6,7 @@ lossless FFV1 keeps the levels exact, H.264 / MPEG-4 are used where the codec is
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -161,3 +162,65 @@ def write_with_subtitles(path: Path, frames: Sequence[np.ndarray], codec: str,
             packet.duration = round((end - start) * 1000)
             container.mux(packet)
     return path
+
+
+@dataclasses.dataclass(frozen=True)
+class Track:
+    """One stream of ``write_streams``: a video of grey frames ``width`` x ``height``, or
+    mono 16 kHz audio (``samples``: float32; None: silence)."""
+
+    kind: str  # "video" or "audio"
+    width: int = 32
+    height: int = 24
+    samples: np.ndarray | None = None
+    language: str | None = None
+    default: bool | None = None  # None: whatever the muxer does (MP4: first of each type)
+
+
+def write_streams(path: Path, tracks: Sequence[Track], seconds: float = 2.0,
+                  fps: float = 10) -> Path:
+    """A file with the given streams in that order (index = position): MPEG-4 video, and AAC
+    (.mp4) or FLAC (.mkv) audio."""
+    n_samples = int(seconds * 16000)
+    with av.open(str(path), "w") as container:
+        streams = []
+        for track in tracks:
+            if track.kind == "video":
+                stream = container.add_stream("mpeg4", rate=Fraction(fps).limit_denominator(1000))
+                stream.width, stream.height, stream.pix_fmt = track.width, track.height, "yuv420p"
+            else:
+                stream = container.add_stream("aac" if path.suffix == ".mp4" else "flac",
+                                              rate=16000)
+                stream.layout = "mono"
+            if track.language:
+                stream.metadata["language"] = track.language
+            if track.default is not None:
+                stream.disposition = (av.stream.Disposition.default if track.default
+                                      else av.stream.Disposition(0))
+            streams.append((stream, track))
+        for stream, track in streams:
+            if track.kind == "video":
+                grey = np.full((track.height, track.width, 3), 128, np.uint8)
+                for _ in range(round(seconds * fps)):
+                    container.mux(stream.encode(av.VideoFrame.from_ndarray(grey, format="rgb24")))
+            else:
+                audio = (np.zeros(n_samples, np.float32) if track.samples is None
+                         else np.asarray(track.samples, np.float32)[:n_samples])
+                for start in range(0, len(audio), 1024):
+                    chunk = np.ascontiguousarray(audio[None, start : start + 1024])
+                    frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
+                    frame.sample_rate, frame.pts = 16000, start
+                    container.mux(stream.encode(frame))
+            container.mux(stream.encode())
+    return path
+
+
+def speech_samples(path: Path) -> np.ndarray:
+    """The audio of a real file as mono float32 at 16 kHz (to mux into a made-up file)."""
+    resampler = av.AudioResampler(format="fltp", layout="mono", rate=16000)
+    chunks = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(audio=0):
+            chunks += [f.to_ndarray()[0] for f in resampler.resample(frame)]
+    chunks += [f.to_ndarray()[0] for f in resampler.resample(None)]
+    return np.concatenate(chunks)

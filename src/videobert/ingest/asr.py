@@ -9,6 +9,10 @@ silence from becoming text: the Silero VAD filter drops non-speech audio before 
 decoding uses temperature 0 (no sampling that invents text), and segments that Whisper itself
 flags are dropped (``AsrFilter``: no-speech probability, average log-probability, repetition,
 word confidence).
+
+A file with several audio streams is transcribed from the one that belongs to the chosen video
+stream (``videobert.ingest.audio``): that stream is decoded here and the samples handed to
+faster-whisper, which given a path would always read the first audio stream.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from videobert.ingest.audio import audio_stream_for, decode_audio
 from videobert.ingest.subtitles import Cue, Word
 
 BUNDLED = "tiny.en"
@@ -85,19 +90,27 @@ def transcribe(
     filters: AsrFilter | None = None,
     device: str = "cpu",
     compute_type: str = "int8",
+    audio_stream: int | None = None,
 ) -> list[Cue]:
-    """Speech in a media file as cues (one per Whisper segment) with per-word times.
+    """Speech in a media file as cues (one per Whisper segment) with per-word times, in
+    seconds after the container's start.
 
-    Returns ``[]`` when the file has no audio stream or no speech.
+    ``audio_stream``: index of the audio stream to read; default: the one that goes with the
+    video stream ingest chooses (``audio.audio_stream_for``). Returns ``[]`` when the file has
+    no audio stream or no speech.
     """
-    if not has_audio(path):
+    index = audio_stream_for(path) if audio_stream is None else audio_stream
+    if index is None:
+        return []
+    samples, offset = decode_audio(path, index)
+    if not samples.size:
         return []
     filters = filters or AsrFilter()
     whisper = load_model(str(model), device, compute_type)
     if str(model).endswith(".en"):
         language = "en"  # English-only models accept nothing else
     segments, _info = whisper.transcribe(
-        str(path),
+        samples,
         language=language,
         word_timestamps=True,
         vad_filter=True,
@@ -109,13 +122,13 @@ def transcribe(
         if not filters.keep(segment):
             continue
         words = tuple(
-            Word(float(w.start), float(max(w.start, w.end)), w.word.strip())
+            Word(offset + float(w.start), offset + float(max(w.start, w.end)), w.word.strip())
             for w in segment.words or []
             if w.word.strip()
         )
         text = " ".join(segment.text.split())
         if text:
-            start = words[0].start if words else float(segment.start)
-            end = words[-1].end if words else float(segment.end)
+            start = words[0].start if words else offset + float(segment.start)
+            end = words[-1].end if words else offset + float(segment.end)
             cues.append(Cue(start, end, text, words))
     return cues

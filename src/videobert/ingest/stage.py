@@ -28,6 +28,7 @@ from videobert.config import IngestConfig, to_dict
 from videobert.fingerprint import input_fingerprint
 from videobert.fingerprint import same_input as same_fingerprint
 from videobert.ingest.align import Segment, align
+from videobert.ingest.audio import audio_stream_for
 from videobert.ingest.embedded import read_embedded
 from videobert.ingest.sentences import split_sentences
 from videobert.ingest.subtitles import (
@@ -233,8 +234,9 @@ class _Asr:
         self.model = config.asr_model
         self.error: str | None = None
 
-    def __call__(self, video: Path, notes: list[str]) -> list[Cue] | None:
-        """Cues of the speech in ``video``; None when speech recognition is off or failed."""
+    def __call__(self, video: Path, notes: list[str], audio_stream: int) -> list[Cue] | None:
+        """Cues of the speech in stream ``audio_stream`` of ``video``; None when speech
+        recognition is off or failed."""
         if not self.enabled:
             return None
         from videobert.ingest import asr
@@ -246,7 +248,7 @@ class _Asr:
             console(f"[ingest] {self.error}")
             return None
         try:
-            return asr.transcribe(video, model=self.model)
+            return asr.transcribe(video, model=self.model, audio_stream=audio_stream)
         except Exception as exc:  # e.g. an audio codec that cannot be decoded
             notes.append(f"speech recognition failed: {exc}")
             return None
@@ -289,6 +291,9 @@ def ingest_video(item: Item, out: Path, config: IngestConfig, report: StageRepor
                     f"{config.clip_frames / config.fps:.2f}s)")
         return None
 
+    # the audio that goes with the chosen video stream (not simply the first): what speech
+    # recognition reads, and recorded for any later stage that uses the sound
+    audio_index = audio_stream_for(item.video, info.stream_index) if info.has_audio else None
     cues, source = None, "none"
     if item.subtitle is not None:
         if not item.subtitle.is_file():
@@ -302,10 +307,10 @@ def ingest_video(item: Item, out: Path, config: IngestConfig, report: StageRepor
             cues, source = embedded[0], "embedded"
             notes.append(f"transcript from the embedded {embedded[1]} subtitle stream")
     if cues is None:
-        if not info.has_audio:
+        if audio_index is None:
             notes.append("no subtitles and no audio track")
         else:
-            cues = asr(item.video, notes)
+            cues = asr(item.video, notes, audio_index)
             if cues is None and not notes:
                 notes.append("no subtitles; speech recognition off" if asr.error is None
                              else f"no subtitles; {asr.error}")
@@ -335,6 +340,7 @@ def ingest_video(item: Item, out: Path, config: IngestConfig, report: StageRepor
         "rotation": info.rotation,
         "stream_index": info.stream_index,
         "has_audio": info.has_audio,
+        "audio_stream_index": audio_index,
         "notes": notes,
         "complete": True,
     }
