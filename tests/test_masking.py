@@ -106,7 +106,8 @@ def check_layout(ex, max_len: int) -> None:
 
 @pytest.mark.parametrize("max_len", [10, 64])
 def test_examples_have_the_contract_layout(corpus, max_len):
-    config = SequenceConfig(max_len=max_len, concat_prob=0.5)
+    config = SequenceConfig(max_len=max_len, concat_prob=0.5, text_prob=0.25, video_prob=0.25,
+                            joint_prob=0.5, negative_prob=0.5, negative_start=0)
     train = PretrainDataset(corpus, corpus.video_ids, config, seed=3)
     seen = set()
     for epoch in range(3):
@@ -244,21 +245,29 @@ def test_allowed_positions_keep_the_other_modality_whole():
         assert (labels != IGNORE_INDEX).any()
 
 
-def test_aligned_joint_examples_mask_one_side_or_both_as_configured(corpus):
-    config = SequenceConfig(text_prob=0, video_prob=0, joint_prob=1, negative_prob=0,
-                            joint_text_side=0.5, joint_video_side=0.3)
-    ds = PretrainDataset(corpus, corpus.video_ids, config, seed=0)
+def _masked_sides(ds: PretrainDataset, epochs: int = 4) -> dict[str, int]:
     sides = {"text": 0, "video": 0, "both": 0}
-    for epoch in range(4):
+    for epoch in range(epochs):
         for i in range(len(ds)):
             ex = ds.example(i, epoch)
             hit = ex.mlm_labels != IGNORE_INDEX
             on_text, on_video = hit[ex.token_type_ids == 0].any(), hit[ex.token_type_ids == 1].any()
-            key = "both" if on_text and on_video else ("text" if on_text else "video")
-            sides[key] += 1
-    n = sum(sides.values())
-    assert abs(sides["text"] / n - 0.5) < 0.08 and abs(sides["video"] / n - 0.3) < 0.08
-    assert sides["both"] > 0  # (with few targets "both" can land on one side by chance)
+            sides["both" if on_text and on_video else ("text" if on_text else "video")] += 1
+    return sides
+
+
+def test_aligned_joint_examples_mask_one_side_or_both_as_configured(corpus):
+    joint = {"text_prob": 0, "video_prob": 0, "joint_prob": 1, "negative_prob": 0}
+    one_side = _masked_sides(PretrainDataset(
+        corpus, corpus.video_ids,
+        SequenceConfig(**joint, joint_text_side=0.6, joint_video_side=0.4), seed=0))
+    n = sum(one_side.values())
+    assert one_side["both"] == 0  # one side always stays whole
+    assert abs(one_side["text"] / n - 0.6) < 0.06
+    both = _masked_sides(PretrainDataset(
+        corpus, corpus.video_ids,
+        SequenceConfig(**joint, joint_text_side=0, joint_video_side=0), seed=0))
+    assert both["both"] > 0.15 * sum(both.values())  # BERT-style: both sides can be masked
 
 
 @pytest.mark.parametrize("bad", [
@@ -268,3 +277,15 @@ def test_aligned_joint_examples_mask_one_side_or_both_as_configured(corpus):
 def test_sequence_config_rejects_values_out_of_range(bad):
     with pytest.raises(ValueError, match="data."):
         SequenceConfig(**bad)
+
+
+def test_negatives_start_at_the_configured_epoch(corpus):
+    config = SequenceConfig(text_prob=0, video_prob=0, joint_prob=1, negative_prob=0.5)
+    ds = PretrainDataset(corpus, corpus.video_ids, config, seed=0)
+    ds.negatives_from_epoch = 2
+    labels = {e: {ds.example(i, e).alignment_label for i in range(len(ds))} for e in range(4)}
+    assert labels[0] == labels[1] == {1.0}
+    assert labels[2] == labels[3] == {0.0, 1.0}
+    held_out = PretrainDataset(corpus, corpus.video_ids, config, seed=0, mode="eval")
+    held_out.negatives_from_epoch = 2  # held-out losses always cover the negatives
+    assert held_out.example(3).alignment_label == 0.0

@@ -208,7 +208,8 @@ def test_codebook_stage_writes_a_complete_folder(pipeline, monkeypatch):
     # chunks, so both assignment paths are checked against Codebook.assign below
     monkeypatch.setattr(stage, "CHUNK_ROWS", 30)
     root, arrays = pipeline
-    config = CodebookConfig(k=3, depth=2, sample_size=50, seed=0, niter=10, exemplars=2)
+    config = CodebookConfig(k=3, depth=2, sample_size=50, seed=0, niter=10, exemplars=2,
+                            normalize="none")  # checked against Codebook.assign on raw rows
     out = root / "codebook"
     report = run_codebook(root / "features", out, config, segments_dir=root / "segments")
 
@@ -321,7 +322,7 @@ def test_exemplars_from_real_videos(tmp_path: Path, samples: Path):
     (tmp_path / "segments").mkdir()
     entries = [{"id": vid, "video": str(path)} for vid, path in videos.items()]
     (tmp_path / "segments" / "manifest.json").write_text(json.dumps({"videos": entries}))
-    config = CodebookConfig(k=2, depth=2, niter=5, exemplars=1)
+    config = CodebookConfig(k=2, depth=2, niter=5, exemplars=1, normalize="none")
     report = run_codebook(tmp_path / "features", tmp_path / "cb", config, tmp_path / "segments")
     assert report.skipped == []
 

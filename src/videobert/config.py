@@ -69,7 +69,7 @@ class CodebookConfig:
     # What the words are fit on: "none" = the raw features; "l2" = each clip L2-normalised;
     # "center_l2" = each video's mean clip removed, then L2 (clusters then follow what changes
     # within a video - the action - more than the video's background; docs/benchmarks.md)
-    normalize: str = "none"
+    normalize: str = "center_l2"
 
     def __post_init__(self) -> None:
         validate(self, "codebook")
@@ -145,7 +145,7 @@ RULES: dict[str, dict[str, Range | tuple[str, ...]]] = {
                        "max_stride": AT_LEAST_1, "min_video_window": AT_LEAST_1,
                        "val_fraction": FRACTION, "bucket_multiplier": AT_LEAST_1,
                        "joint_text_side": PROBABILITY, "joint_video_side": PROBABILITY,
-                       "text_side_mask_prob": PROBABILITY},
+                       "text_side_mask_prob": PROBABILITY, "negative_start": FRACTION},
     "MaskingConfig": {"mask_prob": PROBABILITY, "replace_mask": PROBABILITY,
                       "replace_random": PROBABILITY, "min_masks": NON_NEGATIVE},
 }

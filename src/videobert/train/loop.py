@@ -376,6 +376,10 @@ def _pretrain(
         else None
     sampler = GlobalBatchSampler(train_set.lengths(), cfg.batch_size, cfg.seed,
                                  config.data.bucket_multiplier)
+    # alignment negatives join after data.negative_start of the steps, counted in epochs so
+    # that an example stays a pure function of (seed, epoch, index)
+    train_set.negatives_from_epoch = math.floor(config.data.negative_start * cfg.steps
+                                                / len(sampler))
     val_indices = eval_indices(val_set, cfg.eval_max_examples, cfg.seed) if val_set else None
 
     # Model: identical initial weights on every rank (same seed); DDP checks that anyway.
