@@ -170,7 +170,7 @@ def test_storyboards_of_the_named_noun_score_well_above_chance(world):
     assert bootstrap_difference(score.hits, chance).low > 0  # the evaluate bar is met
     first = score.generations[0]
     assert first["noun"] == "egg" and first["share"] == np.mean(first["hits"])
-    assert "| all | 6 | 24 of 24 |" in score.to_markdown()
+    assert "| 6 | 24 of 24 | 1.000 [1.000, 1.000] | 0.250 |" in score.to_markdown()
     json.dumps(score.to_dict())  # figures.json takes it as is
 
 
@@ -184,6 +184,7 @@ def test_a_fixed_unrelated_word_scores_at_or_below_chance(world):
     assert len(score.hits) == 4 * len(sentences)
     assert score.share <= score.chance
     assert {p for g in score.generations for p in g["predicted"]} == {"egg"}
+    assert "| egg (1.00) |" in score.to_markdown()
 
 
 def test_words_seen_only_in_val_videos_are_not_scored(world):
@@ -206,3 +207,30 @@ def test_words_seen_only_in_val_videos_are_not_scored(world):
     with pytest.raises(ValueError, match="not in the noun list"):
         score_noun_probe([Generation("cut the bread", [0], [0.0])], ["bread"], world.steps,
                          world.video_words, world.features, NOUNS)
+
+
+def test_evaluate_generates_every_val_caption_and_draws_only_a_few(world, tmp_path):
+    from videobert.evaluate import EvalConfig, _generate
+    from videobert.tasks.steps import load_ground_truth
+
+    tok = make_tokenizer()
+    layout = make_layout(tok)
+    egg_word = _words_showing_only(world, "egg")[0]
+    train = [s for s in world.steps if s.split == "train"]
+    val = [s for s in world.steps if s.split == "val"]
+    cfg = EvalConfig(n_storyboards=2, max_generations=5)
+    rows, score = _generate(_noun_rig(tok, layout, dict.fromkeys(NOUNS, [egg_word])), tok,
+                            load_ground_truth(world.ground_truth), train, val,
+                            world.video_words, world.features, cfg, world.codebook, tmp_path)
+    captions = list(dict.fromkeys(s.caption for s in val))
+    assert len(captions) == 6 and [r["sentence"] for r in rows] == [
+        f"now let me show you how to {c}" for c in captions[:5]]
+    assert [r["noun"] for r in rows] == [c.split()[-1] for c in captions[:5]]
+    assert ["storyboard" in r for r in rows] == [True, True, False, False, False]
+    assert sorted(p.name for p in tmp_path.glob("text2video_*.png")) == [
+        "text2video_00.png", "text2video_01.png"]
+    # every word is the egg word: hits are exactly the words of the one egg sentence
+    assert len(score.generations) == 5 and sum(score.hits) == 8
+    assert _generate(_noun_rig(tok, layout, dict.fromkeys(NOUNS, [egg_word])), tok,
+                     load_ground_truth(world.ground_truth), train, val[:1], world.video_words,
+                     None, cfg, world.codebook, tmp_path)[1] is None  # no features: no score

@@ -133,23 +133,25 @@ class NounProbeScore:
                 "n_scored": len(self.hits), "share": self.share}
 
     def to_markdown(self) -> str:
+        from collections import Counter
+
         from videobert.metrics.bootstrap import bootstrap_mean
 
-        lines = ["| named noun | sentences | words scored | shows the named noun |",
-                 "|---|---:|---:|---:|"]
-        groups = {n: [g for g in self.generations if g["noun"] == n] for n in self.nouns}
-        groups["all"] = self.generations
-        for name, gens in groups.items():
-            if not gens:
-                continue
-            hits = [h for g in gens for h in g["hits"]]
-            words = sum(len(g["predicted"]) for g in gens)
-            cell = str(bootstrap_mean(np.asarray(hits))) if hits else "–"
-            lines.append(f"| {name} | {len(gens)} | {len(hits)} of {words} | {cell} |")
-        lines.append(f"\nNoun probe: a linear probe on mean clip features of "
-                     f"{self.n_train_steps} train steps names a noun for each generated word "
-                     f"(from the mean feature of its train clips); chance {self.chance:.3f}. "
-                     "In brackets: 95% bootstrap interval over words.")
+        hits = self.hits
+        n_words = sum(len(g["predicted"]) for g in self.generations)
+        shown = str(bootstrap_mean(np.asarray(hits))) if hits else "–"
+        # one noun for most words means the generations collapsed onto a few visual words
+        said = Counter(p for g in self.generations for p in g["predicted"] if p is not None)
+        top = (f"{said.most_common(1)[0][0]} ({said.most_common(1)[0][1] / len(hits):.2f})"
+               if hits else "–")
+        lines = ["| sentences | words scored | shows the named noun | chance | most predicted |",
+                 "|---:|---:|---:|---:|---|",
+                 f"| {len(self.generations)} | {len(hits)} of {n_words} | {shown} | "
+                 f"{self.chance:.3f} | {top} |",
+                 f"\nNoun probe: a linear probe on the mean clip features of "
+                 f"{self.n_train_steps} train steps names a noun for each generated word (from "
+                 "the mean feature of its train clips; words with none are not scored). In "
+                 "brackets: 95% bootstrap interval over words."]
         return "\n".join(lines) + "\n"
 
 
