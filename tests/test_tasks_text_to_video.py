@@ -1,5 +1,5 @@
 """Text -> video generation and storyboards: visual words only, iterative vs parallel filling,
-exact image sizes, exemplar and placeholder tiles, the CLI."""
+exact image sizes, exemplar and placeholder tiles, the CLI, and the noun-probe score."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from PIL import Image
 
 from test_tasks_fixtures import (
     N_VISUAL,
+    NOUNS,
     Rigged,
     make_layout,
     make_model,
     make_tokenizer,
 )
+from videobert.metrics.bootstrap import bootstrap_difference
 from videobert.tasks.storyboard import (
     CAPTION_H,
     GAP,
@@ -27,7 +29,13 @@ from videobert.tasks.storyboard import (
     render_storyboard,
     storyboard_size,
 )
-from videobert.tasks.text_to_video import generate_visual_words, render_generation
+from videobert.tasks.text_to_video import (
+    Generation,
+    generate_visual_words,
+    render_generation,
+    score_noun_probe,
+    word_features,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -106,3 +114,123 @@ def test_generation_storyboard_and_cli(world, tmp_path):
     assert [g["sentence"] for g in report["generations"]] == ["fry the egg", "whisk the milk"]
     assert report["generations"][0]["words"] == gen.words  # same model, same greedy choice
     assert (out / "text2video_01.png").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# The noun probe
+
+
+def _noun_rig(tok, layout, words_of_noun):
+    """Generates, for a sentence naming noun N, the words ``words_of_noun[N]`` in turn."""
+    first_piece = {n: tok.convert_tokens_to_ids(tok.tokenize(n))[0] for n in NOUNS}
+
+    def logits_fn(ids):
+        out = torch.zeros(*ids.shape, layout.size)
+        for b, row in enumerate(ids.tolist()):
+            noun = next(n for n, i in first_piece.items() if i in row)
+            words = words_of_noun[noun]
+            n_visual = sum(i >= layout.visual_offset for i in row)
+            out[b, :, layout.visual_offset + words[n_visual % len(words)]] = 10.0
+        return out
+
+    return Rigged(layout, logits_fn)
+
+
+def _words_showing_only(world, noun):
+    """Visual words of the train steps about ``noun`` that no other train step has."""
+    train = [s for s in world.steps if s.split == "train"]
+    mine = {w for s in train if s.noun == noun for w in s.words}
+    return sorted(mine - {w for s in train if s.noun != noun for w in s.words})
+
+
+SENTENCES = {"cut the egg": "egg", "whisk the egg": "egg", "fry the tomato": "tomato",
+             "cut the tomato": "tomato", "whisk the onion": "onion", "pour the onion": "onion"}
+
+
+def _score(world, model, tok, sentences=SENTENCES):
+    gens = [generate_visual_words(model, tok, f"now let me show you how to {s}", n_words=4)
+            for s in sentences]
+    train = [s for s in world.steps if s.split == "train"]
+    return gens, score_noun_probe(gens, list(sentences.values()), train, world.video_words,
+                                  world.features, NOUNS)
+
+
+def test_storyboards_of_the_named_noun_score_well_above_chance(world):
+    tok = make_tokenizer()
+    layout = make_layout(tok)
+    shows = {n: _words_showing_only(world, n) for n in ("egg", "tomato", "onion")}
+    assert all(shows.values())  # the fixture has a word showing each of these nouns
+    gens, score = _score(world, _noun_rig(tok, layout, shows), tok)
+    assert score.chance == 1 / len(NOUNS)
+    assert all(set(g.words) <= set(shows[n]) for g, n in
+               zip(gens, SENTENCES.values(), strict=True))
+    assert len(score.hits) == 4 * len(SENTENCES)  # every word has train clips: all scored
+    assert score.share >= 0.75
+    chance = [score.chance] * len(score.hits)
+    assert bootstrap_difference(score.hits, chance).low > 0  # the evaluate bar is met
+    first = score.generations[0]
+    assert first["noun"] == "egg" and first["share"] == np.mean(first["hits"])
+    assert "| 6 | 24 of 24 | 1.000 [1.000, 1.000] | 0.250 |" in score.to_markdown()
+    json.dumps(score.to_dict())  # figures.json takes it as is
+
+
+def test_a_fixed_unrelated_word_scores_at_or_below_chance(world):
+    tok = make_tokenizer()
+    layout = make_layout(tok)
+    egg_word = _words_showing_only(world, "egg")[0]
+    sentences = {k: v for k, v in SENTENCES.items() if v != "egg"}
+    _, score = _score(world, _noun_rig(tok, layout, dict.fromkeys(NOUNS, [egg_word])), tok,
+                      sentences)
+    assert len(score.hits) == 4 * len(sentences)
+    assert score.share <= score.chance
+    assert {p for g in score.generations for p in g["predicted"]} == {"egg"}
+    assert "| egg (1.00) |" in score.to_markdown()
+
+
+def test_words_seen_only_in_val_videos_are_not_scored(world):
+    """A word's feature comes from train clips only: a word of val clips alone is skipped."""
+    train_videos = {s.video_id for s in world.steps if s.split == "train"}
+    vectors = word_features(world.video_words, world.features, train_videos)
+    val_only = sorted(set(range(N_VISUAL)) - set(vectors))
+    assert val_only  # the fixture has such words
+    vid0 = np.load(world.features / "vid0.npy").astype(np.float32)
+    only_vid0 = word_features(world.video_words, world.features, ["vid0"])
+    word = int(world.video_words["vid0"][0])
+    np.testing.assert_allclose(only_vid0[word], vid0[world.video_words["vid0"] == word].mean(0),
+                               rtol=1e-6)
+
+    tok = make_tokenizer()
+    rig = _noun_rig(tok, make_layout(tok), dict.fromkeys(NOUNS, [val_only[0]]))
+    _, score = _score(world, rig, tok)
+    assert score.hits == [] and score.share is None
+    assert all(p is None for g in score.generations for p in g["predicted"])
+    with pytest.raises(ValueError, match="not in the noun list"):
+        score_noun_probe([Generation("cut the bread", [0], [0.0])], ["bread"], world.steps,
+                         world.video_words, world.features, NOUNS)
+
+
+def test_evaluate_generates_every_val_caption_and_draws_only_a_few(world, tmp_path):
+    from videobert.evaluate import EvalConfig, _generate
+    from videobert.tasks.steps import load_ground_truth
+
+    tok = make_tokenizer()
+    layout = make_layout(tok)
+    egg_word = _words_showing_only(world, "egg")[0]
+    train = [s for s in world.steps if s.split == "train"]
+    val = [s for s in world.steps if s.split == "val"]
+    cfg = EvalConfig(n_storyboards=2, max_generations=5)
+    rows, score = _generate(_noun_rig(tok, layout, dict.fromkeys(NOUNS, [egg_word])), tok,
+                            load_ground_truth(world.ground_truth), train, val,
+                            world.video_words, world.features, cfg, world.codebook, tmp_path)
+    captions = list(dict.fromkeys(s.caption for s in val))
+    assert len(captions) == 6 and [r["sentence"] for r in rows] == [
+        f"now let me show you how to {c}" for c in captions[:5]]
+    assert [r["noun"] for r in rows] == [c.split()[-1] for c in captions[:5]]
+    assert ["storyboard" in r for r in rows] == [True, True, False, False, False]
+    assert sorted(p.name for p in tmp_path.glob("text2video_*.png")) == [
+        "text2video_00.png", "text2video_01.png"]
+    # every word is the egg word: hits are exactly the words of the one egg sentence
+    assert len(score.generations) == 5 and sum(score.hits) == 8
+    assert _generate(_noun_rig(tok, layout, dict.fromkeys(NOUNS, [egg_word])), tok,
+                     load_ground_truth(world.ground_truth), train, val[:1], world.video_words,
+                     None, cfg, world.codebook, tmp_path)[1] is None  # no features: no score

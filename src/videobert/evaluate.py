@@ -28,6 +28,9 @@ class EvalConfig:
     max_queries: int = 100  # retrieval: queries = gallery = this many val steps
     forecast_horizon: int = 3
     n_storyboards: int = 3
+    # text->video: distinct val captions generated and scored (only n_storyboards are drawn);
+    # a few sentences x 8 words is too few for the noun-probe figure to have a usable interval
+    max_generations: int = 30
     caption_epochs: int = 30
     finetune_epochs: int = 10
     finetune_label: str = "verb"
@@ -197,16 +200,37 @@ def _forecast(model, video_words, train, val, cfg: EvalConfig, codebook_dir: Pat
                                 codebook_dir / "exemplars", cfg.n_storyboards)
 
 
-def _generate(model, tokenizer, val, cfg: EvalConfig, codebook_dir: Path, out: Path):
-    from videobert.tasks.text_to_video import generate_visual_words, render_generation
+def _generate(model, tokenizer, gt, train, val, video_words, features_dir: Path | None,
+              cfg: EvalConfig, codebook_dir: Path, out: Path):
+    """Generations for the distinct val captions (each with the noun of its first step), the
+    first ``n_storyboards`` drawn, and their noun-probe score (``None`` without features)."""
+    from videobert.tasks.text_to_video import (
+        generate_visual_words,
+        render_generation,
+        score_noun_probe,
+    )
 
-    sentences = list(dict.fromkeys(s.caption for s in val))[: cfg.n_storyboards]
-    generations = []
+    named = {}
+    for step in val:
+        named.setdefault(step.caption, step.noun)
+    sentences = list(named)[: cfg.max_generations]
+    generations, rows = [], []
     for i, sentence in enumerate(sentences):
         g = generate_visual_words(model, tokenizer, f"now let me show you how to {sentence}")
-        path = render_generation(g, out / f"text2video_{i:02d}.png", codebook_dir / "exemplars")
-        generations.append({**g.to_dict(), "storyboard": str(path)})
-    return generations
+        row = {**g.to_dict(), "noun": named[sentence]}
+        if i < cfg.n_storyboards:
+            path = render_generation(g, out / f"text2video_{i:02d}.png",
+                                     codebook_dir / "exemplars")
+            row["storyboard"] = str(path)
+        generations.append(g)
+        rows.append(row)
+    score = None
+    scored = [(g, named[s]) for g, s in zip(generations, sentences, strict=True)
+              if named[s] in gt.nouns]  # a noun outside the list has no probe class
+    if features_dir is not None and scored:
+        score = score_noun_probe([g for g, _ in scored], [n for _, n in scored], train,
+                                 video_words, features_dir, gt.nouns, seed=cfg.seed)
+    return rows, score
 
 
 def _data_size_rows(extra_runs: dict[str, Path], main_label: str, main_zero_shot, gt, val,
@@ -243,7 +267,7 @@ def _interval_bar(name: str, ours: Sequence[float], baseline: Sequence[float], f
                f"{what} {ours_ci}, {base_what} {base_ci}; ours - {factor:g} x baseline {gap}")
 
 
-def quality_bars(zero_shot, captioning, retrieval, data_size) -> list[Bar]:
+def quality_bars(zero_shot, captioning, retrieval, data_size, text_to_video=None) -> list[Bar]:
     bars = []
     cross, prior = zero_shot.rows[1], zero_shot.rows[0]
     probe = zero_shot.rows[2] if len(zero_shot.rows) > 2 else None
@@ -271,6 +295,11 @@ def quality_bars(zero_shot, captioning, retrieval, data_size) -> list[Bar]:
         bars.append(_interval_bar(
             f"text->video R@5 >= 3 x chance ({best} score)", retrieval.hits_at_5[best],
             retrieval.chance_at_5, 3.0, best, "chance"))
+    if text_to_video is not None and text_to_video.hits:
+        hits = text_to_video.hits
+        bars.append(_interval_bar(
+            "text->video storyboards show the named noun more often than chance (noun probe)",
+            hits, [text_to_video.chance] * len(hits), 1.0, "generated words", "chance"))
     if len(data_size) >= 2:
         small, large = data_size[-1], data_size[0]  # main run (full corpus) first
 
@@ -378,9 +407,12 @@ def run_evaluate(
         model, tokenizer, val, cfg.max_queries, cfg.batch_size, seed=cfg.seed))
     figures["retrieval"] = retrieval.to_dict()
 
-    generations = timed("text->video", lambda: _generate(
-        model, tokenizer, val, cfg, codebook_dir, out))
-    figures["text_to_video"] = generations
+    generations, noun_probe = timed("text->video", lambda: _generate(
+        model, tokenizer, gt, train, val, video_words, features, cfg, codebook_dir, out))
+    figures["text_to_video"] = {
+        "generations": generations,
+        "noun_probe": noun_probe.to_dict() if noun_probe is not None else None,
+    }
 
     forecast = timed("forecasting", lambda: _forecast(
         model, video_words, train, val, cfg, codebook_dir, out))
@@ -420,7 +452,7 @@ def run_evaluate(
     if overview.exists():
         shutil.copyfile(overview, out / "codebook_exemplars.jpg")
 
-    bars = quality_bars(zero_shot, captioning, retrieval, data_size)
+    bars = quality_bars(zero_shot, captioning, retrieval, data_size, noun_probe)
     figures["quality_bars"] = [dataclasses.asdict(b) for b in bars]
     figures["timings_s"] = timings
     write_json(out / "figures.json", figures)
@@ -428,7 +460,8 @@ def run_evaluate(
     md = render_markdown(figures, zero_shot, retrieval, forecast, captioning, data_size, bars,
                          curves is not None, overview.exists(),
                          [p.name for p in confusion_plots], generations,
-                         diagnostics_markdown(zero_shot, reliance, codebook_info, pretraining))
+                         diagnostics_markdown(zero_shot, reliance, codebook_info, pretraining),
+                         noun_probe)
     with atomic_path(out / "README.md") as tmp:
         tmp.write_text(md)
     _log(f"report written to {out} in {time.perf_counter() - began:.0f} s")
@@ -479,7 +512,7 @@ def diagnostics_markdown(zero_shot, reliance, codebook_info, pretraining) -> str
 
 def render_markdown(figures, zero_shot, retrieval, forecast, captioning, data_size, bars,
                     has_curves, has_overview, confusion_names,
-                    generations, diagnostics: str = "") -> str:
+                    generations, diagnostics: str = "", noun_probe=None) -> str:
     ft = figures["finetune"]
     parts = [
         "# VideoBERT evaluation report\n",
@@ -492,6 +525,8 @@ def render_markdown(figures, zero_shot, retrieval, forecast, captioning, data_si
         "\n## Captioning (the paper's Table 3 layout)\n",
         captioning.to_markdown() if captioning is not None else "not run (no features)\n",
         "\n## Text -> video retrieval\n", retrieval.to_markdown(),
+        "\n## Text -> video generation (does the storyboard show the named noun?)\n",
+        noun_probe.to_markdown() if noun_probe is not None else "not scored (no features)\n",
         "\n## Forecasting\n", forecast.to_markdown(),
         f"\n## Fine-tuning ({ft['label']} classifier on the pretrained model)\n",
         _table([{"split": k, **{m: ft[k][m] for m in ("n_steps", "top1", "top5",
@@ -504,7 +539,8 @@ def render_markdown(figures, zero_shot, retrieval, forecast, captioning, data_si
     if has_curves:
         parts.append("![training curves](training_curves.png)\n")
     parts += [f"![{n}]({n})\n" for n in confusion_names]
-    parts += [f"![text to video]({Path(g['storyboard']).name})\n" for g in generations]
+    parts += [f"![text to video]({Path(g['storyboard']).name})\n" for g in generations
+              if "storyboard" in g]
     parts += [f"![forecast]({Path(p).name})\n" for p in forecast.storyboards]
     if has_overview:
         parts.append("![codebook exemplars](codebook_exemplars.jpg)\n")

@@ -5,18 +5,25 @@ word (the argmax over the visual-word columns only, so a text token can never co
 ``mode="iterative"`` (default) fills the slots left to right, one forward pass per slot, each
 pass seeing the words already chosen, so the sequence is coherent; ``mode="parallel"`` fills
 every slot from one pass. Retrieving videos for a sentence is ``tasks.retrieval``.
+
+``score_noun_probe`` measures whether a storyboard shows what its sentence names: a linear probe
+trained on the train steps' mean clip features predicts a noun for each generated word (from the
+mean feature of the train clips assigned to that word), and a hit is the sentence's noun.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from videobert.tasks import inputs
+from videobert.tasks.steps import Step
 from videobert.tasks.storyboard import StoryRow, render_storyboard
 
 MODES = ("iterative", "parallel")
@@ -72,6 +79,123 @@ def render_generation(
     """A one-row storyboard of the generated words, titled with the sentence."""
     rows = [StoryRow("generated", generation.words)]
     return render_storyboard(rows, path, exemplars_dir, f'"{generation.sentence}"', tile_size)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring: does the storyboard show the noun the sentence names? (the noun probe)
+
+
+def word_features(
+    video_words: dict[str, np.ndarray], features_dir: str | Path, videos: Iterable[str]
+) -> dict[int, np.ndarray]:
+    """Mean raw clip feature of each visual word over the clips of ``videos`` assigned to it:
+    {word: (D,) float32}. A word with no clip there is absent (so it cannot be scored)."""
+    sums: dict[int, np.ndarray] = {}
+    counts: dict[int, int] = {}
+    for vid in sorted(set(videos)):
+        path = Path(features_dir) / f"{vid}.npy"
+        if not path.exists():
+            raise FileNotFoundError(f"clip features {path} do not exist (run `features`)")
+        feats = np.load(path).astype(np.float32)
+        words = video_words[vid]
+        if len(words) > len(feats):
+            raise ValueError(f"{path} has {len(feats)} clips but the codebook assigned "
+                             f"{len(words)}: features and codebook do not match")
+        for word in np.unique(words[words >= 0]).tolist():  # -1: a clip skipped upstream
+            chosen = feats[: len(words)][words == word]
+            sums[word] = sums.get(word, 0.0) + chosen.sum(0)
+            counts[word] = counts.get(word, 0) + len(chosen)
+    return {w: (sums[w] / counts[w]).astype(np.float32) for w in sorted(sums)}
+
+
+@dataclasses.dataclass
+class NounProbeScore:
+    """Per generation: the named ``noun``, the probe's noun for each generated word (``None``:
+    the word has no train clip, so it is not scored) and the 0/1 ``hits`` of the scored words."""
+
+    nouns: list[str]
+    chance: float  # 1 / n_nouns: a probe answer that ignores the word
+    n_train_steps: int
+    generations: list[dict[str, Any]]  # {sentence, noun, predicted, hits, share}
+
+    @property
+    def hits(self) -> list[int]:
+        """Per-word hits of every generation, in order (the bar's examples)."""
+        return [h for g in self.generations for h in g["hits"]]
+
+    @property
+    def share(self) -> float | None:
+        return float(np.mean(self.hits)) if self.hits else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "n_words": sum(len(g["predicted"]) for g in
+                                                           self.generations),
+                "n_scored": len(self.hits), "share": self.share}
+
+    def to_markdown(self) -> str:
+        from collections import Counter
+
+        from videobert.metrics.bootstrap import bootstrap_mean
+
+        hits = self.hits
+        n_words = sum(len(g["predicted"]) for g in self.generations)
+        shown = str(bootstrap_mean(np.asarray(hits))) if hits else "–"
+        # one noun for most words means the generations collapsed onto a few visual words
+        said = Counter(p for g in self.generations for p in g["predicted"] if p is not None)
+        top = (f"{said.most_common(1)[0][0]} ({said.most_common(1)[0][1] / len(hits):.2f})"
+               if hits else "–")
+        lines = ["| sentences | words scored | shows the named noun | chance | most predicted |",
+                 "|---:|---:|---:|---:|---|",
+                 f"| {len(self.generations)} | {len(hits)} of {n_words} | {shown} | "
+                 f"{self.chance:.3f} | {top} |",
+                 f"\nNoun probe: a linear probe on the mean clip features of "
+                 f"{self.n_train_steps} train steps names a noun for each generated word (from "
+                 "the mean feature of its train clips; words with none are not scored). In "
+                 "brackets: 95% bootstrap interval over words."]
+        return "\n".join(lines) + "\n"
+
+
+def score_noun_probe(
+    generations: Sequence[Generation],
+    named_nouns: Sequence[str],
+    train_steps: Sequence[Step],
+    video_words: dict[str, np.ndarray],
+    features_dir: str | Path,
+    nouns: Sequence[str],
+    seed: int = 0,
+) -> NounProbeScore:
+    """Score each generation's words with the noun probe against the noun its sentence names
+    (``named_nouns[i]`` for ``generations[i]``).
+
+    Only train videos give the probe's training steps and the words' features, so nothing from
+    the evaluation split leaks into the score.
+    """
+    from videobert.tasks.zero_shot import linear_probe, step_features
+
+    if len(generations) != len(named_nouns):
+        raise ValueError(f"{len(generations)} generations but {len(named_nouns)} named nouns")
+    nouns = list(nouns)
+    unknown = sorted(set(named_nouns) - set(nouns))
+    if unknown:
+        raise ValueError(f"named nouns {unknown} are not in the noun list")
+    train = [s for s in train_steps if s.noun in nouns]
+    if not train:
+        raise ValueError("no training step has a noun from the noun list")
+    vectors = word_features(video_words, features_dir, {s.video_id for s in train_steps})
+    wanted = sorted({w for g in generations for w in g.words if w in vectors})
+    predicted: dict[int, str] = {}
+    if wanted:
+        logits = linear_probe(step_features(train, features_dir),
+                              np.array([nouns.index(s.noun) for s in train]), len(nouns),
+                              np.stack([vectors[w] for w in wanted]), seed=seed)
+        predicted = {w: nouns[int(i)] for w, i in zip(wanted, logits.argmax(1), strict=True)}
+    rows = []
+    for g, noun in zip(generations, named_nouns, strict=True):
+        said = [predicted.get(w) for w in g.words]
+        hits = [int(p == noun) for p in said if p is not None]
+        rows.append({"sentence": g.sentence, "noun": noun, "predicted": said, "hits": hits,
+                     "share": float(np.mean(hits)) if hits else None})
+    return NounProbeScore(nouns, 1.0 / len(nouns), len(train), rows)
 
 
 # ---------------------------------------------------------------------------------------------
