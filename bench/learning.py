@@ -8,7 +8,7 @@ when the video is swapped for another step's. Baseline = the recipe before the l
 
     python bench/learning.py demo_out                 # every recipe, both codebooks
     python bench/learning.py demo_out --quick         # the default recipe on the oracle only
-    python bench/learning.py demo_out --recipe default --codebook real --seeds 0 1 2
+    python bench/learning.py demo_out --recipe default --codebook real --seeds 0 1
 
 ``demo_out`` is a `make demo` work folder (data/, segments/, codebook/, train_videos.txt).
 """
@@ -20,15 +20,30 @@ import os
 import time
 from pathlib import Path
 
+JOINT_ONLY = ["data.text_prob=0", "data.video_prob=0", "data.joint_prob=1"]
 RECIPES: dict[str, list[str]] = {
-    # the recipe before the fix: task mix .25/.25/.5, half the joint examples negatives, both
-    # sides masked at 15%, piece-wise masking, 300 steps
+    # the recipe before the fix: task mix .25/.25/.5, half the joint examples negatives from
+    # the start, neighbour concatenation, both sides masked at 15%, piece-wise, 300 steps
     "before": ["data.text_prob=0.25", "data.video_prob=0.25", "data.joint_prob=0.5",
-               "data.negative_prob=0.5", "data.concat_prob=0.3", "data.joint_text_side=0",
-               "data.joint_video_side=0", "data.masking.whole_word=false", "train.steps=300"],
+               "data.negative_prob=0.5", "data.negative_start=0", "data.concat_prob=0.3",
+               "data.joint_text_side=0", "data.joint_video_side=0",
+               "data.masking.whole_word=false", "train.steps=300"],
     "default": [],  # configs/tiny.yaml as shipped
-    "joint only": ["data.text_prob=0", "data.video_prob=0", "data.joint_prob=1",
-                   "data.negative_prob=0", "data.concat_prob=0"],
+    # the ablations behind the default (docs/benchmarks.md, "Learning from video")
+    "paper mix, one-side masking at 15%": [
+        "data.text_prob=0.25", "data.video_prob=0.25", "data.joint_prob=0.5",
+        "data.negative_prob=0.5", "data.negative_start=0", "data.concat_prob=0.3",
+        "data.text_side_mask_prob=0.15"],
+    "mix .1/.1/.8, negatives .2, concat .1": [
+        "data.text_prob=0.1", "data.video_prob=0.1", "data.joint_prob=0.8",
+        "data.negative_prob=0.2", "data.negative_start=0", "data.concat_prob=0.1"],
+    "10% text-only + 10% video-only, no negatives": [
+        "data.text_prob=0.1", "data.video_prob=0.1", "data.joint_prob=0.8",
+        "data.negative_prob=0"],
+    "joint only, no negatives": [*JOINT_ONLY, "data.negative_prob=0"],
+    "joint only, negatives .2 from the start": [
+        *JOINT_ONLY, "data.negative_prob=0.2", "data.negative_start=0"],
+    "default, 3000 steps": ["train.steps=3000"],
 }
 
 
