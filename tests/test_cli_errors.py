@@ -67,26 +67,46 @@ def test_an_output_folder_under_a_file_is_refused(verb, tmp_path, capsys):
     assert f"{tmp_path / 'file'} is a file, not a folder" in line
 
 
+def _unprivileged_prefix() -> list[str] | None:
+    """A command prefix that runs as ``nobody`` (root may write anywhere), or None when that
+    user cannot run this checkout (e.g. a clone under a private temporary folder)."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        return None
+    prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    probe = subprocess.run([*prefix, sys.executable, "-c", "import videobert.cli, torch"],
+                           env=_env(), capture_output=True, text=True, timeout=120)
+    return prefix if probe.returncode == 0 else None
+
+
 @pytest.mark.parametrize("verb", ["ingest", "codebook", "pretrain"])
-def test_a_read_only_output_folder_is_refused(verb):
-    """Run as an unprivileged user (root may write anywhere), into a folder it cannot write."""
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        if shutil.which("setpriv") is None:
-            pytest.skip("running as root and setpriv is missing: cannot drop privileges")
-        prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+def test_a_read_only_output_folder_is_refused(verb, monkeypatch, capsys):
+    """A real unprivileged process writing into a folder it cannot write; where this checkout
+    is not readable by such a user, the same check in-process with the permission denied."""
+    prefix = _unprivileged_prefix()
     base = Path(tempfile.mkdtemp(prefix="videobert-ro-"))  # readable by that user
     try:
         base.chmod(0o755)
         ro = base / "ro"
         ro.mkdir(mode=0o555)
         ro.chmod(0o555)
+        if prefix is None:
+            real_access = os.access
+            monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == ro
+                                else real_access(p, mode))
         for out in (ro, ro / "new"):
-            proc = subprocess.run([*prefix, sys.executable, "-m", "videobert.cli",
-                                   *_argv(verb, base, out)], env={**_env(), "HOME": str(base)},
-                                  capture_output=True, text=True, timeout=60)
-            assert proc.returncode == EXIT_FAILED, proc.stderr
-            line = _one_line(proc.stderr, verb)
+            if prefix is None:
+                assert cli.main(_argv(verb, base, out)) == EXIT_FAILED
+                err = capsys.readouterr().err
+            else:
+                proc = subprocess.run([*prefix, sys.executable, "-m", "videobert.cli",
+                                       *_argv(verb, base, out)],
+                                      env={**_env(), "HOME": str(base)},
+                                      capture_output=True, text=True, timeout=60)
+                assert proc.returncode == EXIT_FAILED, proc.stderr
+                err = proc.stderr
+            line = _one_line(err, verb)
             assert f"{out} is not writable" in line and "read-only" in line
     finally:
         shutil.rmtree(base)
