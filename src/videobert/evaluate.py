@@ -343,6 +343,8 @@ def run_evaluate(
 ) -> dict[str, Any]:
     """Evaluate ``run_dir/model`` on the ground truth's val split; write ``out`` (default
     ``run_dir/report``) and return every figure."""
+    from videobert.diagnostics.codebook_info import codebook_information
+    from videobert.diagnostics.reliance import modality_reliance
     from videobert.tasks.captioning import CaptionTrainConfig, evaluate_captioning
     from videobert.tasks.finetune import (
         FinetuneConfig,
@@ -390,9 +392,6 @@ def run_evaluate(
     zero_shot, confusion_plots = timed(
         "zero-shot", lambda: _zero_shot(model, tokenizer, gt, train, val, features, cfg, out))
     figures["zero_shot"] = zero_shot.to_dict()
-
-    from videobert.diagnostics.codebook_info import codebook_information
-    from videobert.diagnostics.reliance import modality_reliance
 
     reliance = timed("modality reliance", lambda: modality_reliance(
         model, tokenizer, val, gt.verbs, gt.nouns, batch_size=cfg.batch_size, seed=cfg.seed))
