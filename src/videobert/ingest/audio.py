@@ -22,14 +22,13 @@ A file without video (audio only) gets the default audio stream, else the first.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import av
 import numpy as np
 
-from videobert.ingest.video import VideoError, _origin, _pick_stream
+from videobert.ingest.video import VideoError, _origin, _pick_stream, decoded_frames
 
 SAMPLE_RATE = 16000  # what Whisper models take
 _DEFAULT = int(av.stream.Disposition.default)
@@ -103,8 +102,9 @@ def decode_audio(path: str | Path, index: int,
     sample in seconds after the container's start (the clip grid's time zero).
 
     Decoded as faster-whisper decodes a file (FFmpeg's resampler to signed 16-bit, then
-    scaled), so passing the array instead of the path changes nothing but the stream. A
-    damaged packet is skipped; a stream that breaks off keeps what was decoded (a warning).
+    scaled), so passing the array instead of the path changes nothing but the stream. Damage
+    is handled as for video (``video.decoded_frames``): a damaged packet is skipped and a
+    stream that breaks off keeps what was decoded, each with a warning.
     """
     with av.open(str(path), metadata_errors="ignore") as container:
         stream = next((s for s in container.streams.audio if s.index == index), None)
@@ -113,25 +113,10 @@ def decode_audio(path: str | Path, index: int,
         resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
         chunks: list[np.ndarray] = []
         first: float | None = None
-        packets = container.demux(stream)
-        while True:
-            try:
-                packet = next(packets)
-            except StopIteration:
-                break
-            except av.error.FFmpegError as exc:
-                if not chunks:
-                    raise
-                warnings.warn(f"{path}: audio stopped early: {exc}", stacklevel=2)
-                break
-            try:
-                frames = packet.decode()
-            except av.error.FFmpegError:
-                continue  # a damaged packet, as a player would skip it
-            for frame in frames:
-                if first is None and frame.time is not None:
-                    first = float(frame.time)
-                chunks += [f.to_ndarray() for f in resampler.resample(frame)]
+        for frame in decoded_frames(container, stream, path):
+            if first is None and frame.time is not None:
+                first = float(frame.time)
+            chunks += [f.to_ndarray() for f in resampler.resample(frame)]
         chunks += [f.to_ndarray() for f in resampler.resample(None)]
         # Encoder priming can put the first sample a little before zero; a delayed track
         # (positive start) must shift its words, or they land early on the clip grid.

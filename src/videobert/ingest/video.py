@@ -111,11 +111,12 @@ def _rotation_of(frame: av.VideoFrame | None, stream: av.VideoStream) -> int:
     return int(round(ccw / 90.0)) * 90 % 360
 
 
-def _decoded_frames(
-    container: av.container.InputContainer, stream: av.VideoStream, path: str | Path
-) -> Iterator[av.VideoFrame]:
-    """Decode ``stream`` frame by frame; a file that breaks off mid-way ends the stream with a
-    warning instead of an exception (its readable part is still useful)."""
+def decoded_frames(
+    container: av.container.InputContainer, stream: av.stream.Stream, path: str | Path
+) -> Iterator[av.frame.Frame]:
+    """Decode ``stream`` (video or audio) frame by frame; a file that breaks off mid-way ends
+    the stream with a warning instead of an exception (its readable part is still useful), and
+    a damaged packet is skipped with a warning. Nothing readable at all raises ``VideoError``."""
     n = 0
     packets = container.demux(stream)
     while True:
@@ -125,7 +126,7 @@ def _decoded_frames(
             return
         except av.error.FFmpegError as exc:
             if n == 0:
-                raise VideoError(path, f"cannot read video data ({exc})") from exc
+                raise VideoError(path, f"cannot read {stream.type} data ({exc})") from exc
             warnings.warn(f"{path}: stopped after {n} frames: {exc}", stacklevel=2)
             return
         try:
@@ -149,7 +150,7 @@ def probe(path: str | Path) -> VideoInfo:
     with container:
         stream = _pick_stream(container, path)
         stream.thread_type = "AUTO"
-        first = next(_decoded_frames(container, stream, path), None)
+        first = next(decoded_frames(container, stream, path), None)
         if first is None:
             raise VideoError(path, "zero-length video: no decodable frames")
         rotation = _rotation_of(first, stream)
@@ -254,7 +255,7 @@ def decoded_end(path: str | Path) -> float:
         prev_start, end = -math.inf, -math.inf
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the damage is what is being measured
-            for frame in _decoded_frames(container, stream, path):
+            for frame in decoded_frames(container, stream, path):
                 if frame.pts is None:
                     start = prev_start + default if prev_start > -math.inf else 0.0
                     stop = start + default
@@ -337,7 +338,7 @@ def iter_frames(
         prev_rgb: np.ndarray | None = None  # prev converted once, reused when it repeats
         prev_start, end = -math.inf, -math.inf
         j = 0
-        for frame in _decoded_frames(container, stream, path):
+        for frame in decoded_frames(container, stream, path):
             if frame.pts is None:
                 start = prev_start + default if prev is not None else 0.0
                 stop = start + default
@@ -412,7 +413,7 @@ def read_frame(
             except av.error.FFmpegError:
                 container.seek(0, stream=stream)
         chosen: av.VideoFrame | None = None
-        for frame in _decoded_frames(container, stream, path):
+        for frame in decoded_frames(container, stream, path):
             start = float(frame.pts * frame.time_base) if frame.pts is not None else None
             if chosen is not None and start is not None and start > target + EPS:
                 break
