@@ -29,6 +29,7 @@ random stride of 1..``max_stride`` (at most half the span, so a short span keeps
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -268,15 +269,21 @@ def continuation_table(corpus: Corpus) -> np.ndarray | None:
     """Bool per text id: True for WordPiece continuations ("##ing"), from the corpus's own
     tokenizer; None when it has none (then every piece is masked on its own)."""
     source = corpus.tokenizer_source()
-    if source is None:
-        return None
+    return None if source is None else _continuations(source, corpus.layout.n_text)
+
+
+@functools.lru_cache(maxsize=4)
+def _continuations(source: str, n_text: int) -> np.ndarray | None:
+    # cached: the train and held-out datasets of a run read the same tokenizer
     try:
         from videobert.sequences.tokenizer import load_tokenizer
 
-        tokens = load_tokenizer(source).convert_ids_to_tokens(list(range(corpus.layout.n_text)))
+        tokens = load_tokenizer(source).convert_ids_to_tokens(list(range(n_text)))
     except (OSError, ValueError):
         return None
-    return np.array([str(t).startswith("##") for t in tokens], bool)
+    table = np.array([str(t).startswith("##") for t in tokens], bool)
+    table.flags.writeable = False  # shared between datasets
+    return table
 
 
 class PretrainDataset:
