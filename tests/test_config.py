@@ -30,3 +30,55 @@ def test_vocab_layout_partitions_ids():
     assert layout.size == 113
     assert layout.token_to_visual(112) == 11
     assert not layout.is_visual(100) and not layout.is_text(100)
+
+
+def test_presets_ship_inside_the_package():
+    import importlib.resources
+
+    shipped = importlib.resources.files("videobert") / "presets"
+    names = {p.name for p in shipped.iterdir()}
+    assert {"tiny.yaml", "demo.yaml", "base.yaml", "paper.yaml"} <= names
+
+
+def test_a_wheel_carries_the_presets(tmp_path):
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path), str(root)],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    (wheel,) = tmp_path.glob("videobert-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "videobert/presets/tiny.yaml" in names
+
+
+def test_a_preset_extends_another(tmp_path):
+    from videobert.config import FeaturesConfig, load_section
+
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: tiny\nfeatures:\n  batch_size: 3\n")
+    features = load_section(FeaturesConfig, "features", child)
+    tiny = load_section(FeaturesConfig, "features", "tiny")
+    assert features.batch_size == 3
+    assert features.size == tiny.size == 112  # inherited from tiny
+
+    grandchild = tmp_path / "grandchild.yaml"
+    grandchild.write_text("extends: child.yaml\nfeatures:\n  size: 64\n")
+    features = load_section(FeaturesConfig, "features", grandchild)
+    assert (features.batch_size, features.size) == (3, 64)
+
+
+def test_a_preset_that_extends_itself_is_an_error(tmp_path):
+    from videobert.config import ConfigError, read_preset
+
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text("extends: b.yaml\n")
+    b.write_text("extends: a.yaml\n")
+    with pytest.raises(ConfigError, match="extends itself"):
+        read_preset(a)

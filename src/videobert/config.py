@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+CONFIG_DIR = Path(__file__).resolve().parent / "presets"  # shipped inside the package
 T = TypeVar("T")
 
 
@@ -201,13 +201,27 @@ def preset_path(preset: str | Path) -> Path:
     raise ConfigError(f"unknown preset {preset!r}: not a YAML file, and not one of {known}")
 
 
-def read_preset(preset: str | Path | None) -> dict[str, Any]:
+def read_preset(preset: str | Path | None, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A preset's sections; ``extends: NAME`` (a preset name or a YAML path, relative to the
+    file) starts from that preset and overrides it key by key."""
     if preset is None:
         return {}
-    data = yaml.safe_load(preset_path(preset).read_text()) or {}
+    path = preset_path(preset).resolve()
+    if path in _seen:
+        chain = " -> ".join(str(p) for p in (*_seen, path))
+        raise ConfigError(f"preset {path} extends itself: {chain}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"preset {path} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"preset {preset!r} must be a mapping of sections")
-    return data
+        raise ConfigError(f"preset {path} must be a mapping of sections")
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    relative = path.parent / str(parent)
+    parent_ref = relative if relative.suffix in (".yaml", ".yml") and relative.exists() else parent
+    return _merge(read_preset(parent_ref, (*_seen, path)), data)
 
 
 def _coerce(value: Any, annotation: Any, name: str) -> Any:

@@ -42,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-videos", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--preset", default="tiny",
-                        help="configs/<preset>.yaml with every stage's section (default: tiny)")
+                        help="a shipped preset (tiny, demo, base, paper) or a YAML file with every "
+                        "stage's section (default: tiny)")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="SECTION.KEY=VALUE", help="override a preset value (repeatable)")
     parser.add_argument("--workers", type=int, default=2, help="processes rendering videos")

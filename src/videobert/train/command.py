@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("corpus", help="corpus folder (shard-*.parquet, videos.parquet, meta.json)")
     parser.add_argument("--out", required=True, help="run folder, e.g. runs/tiny")
     parser.add_argument("--preset", default="tiny",
-                        help="configs/<preset>.yaml or a YAML path (tiny, demo, base, paper)")
+                        help="a shipped preset (tiny, demo, base, paper) or a YAML path")
     parser.add_argument("--init", default=None,
                         help="start from this BERT (folder or hub id; 'minilm' = bundled "
                              "all-MiniLM-L6-v2); overrides model.init; model.size must match "
