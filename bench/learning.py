@@ -66,8 +66,7 @@ def corpus_for(work: Path, codebook: str, out: Path) -> Path:
 
 def measure(corpus: Path, run: Path, ground_truth: Path, overrides: list[str]) -> dict:
     from videobert.diagnostics.reliance import modality_reliance
-    from videobert.tasks.inputs import load_model_folder
-    from videobert.tasks.steps import clip_seconds, load_ground_truth, load_steps, load_video_words
+    from videobert.tasks.cli_common import load_task_data
     from videobert.tasks.zero_shot import evaluate_zero_shot
     from videobert.train import pretrain
     from videobert.train.config import load_pretrain_config
@@ -75,11 +74,8 @@ def measure(corpus: Path, run: Path, ground_truth: Path, overrides: list[str]) -
     began = time.perf_counter()
     if not (run / "model" / "config.json").exists():
         pretrain(corpus, run, load_pretrain_config("tiny", overrides))
-    model, tokenizer, codebook = load_model_folder(run / "model", "cpu")
-    gt = load_ground_truth(ground_truth)
-    steps, _ = load_steps(gt, load_video_words(codebook / "assignments.parquet"),
-                          clip_seconds(codebook))
-    val = [s for s in steps if s.split == "val"]
+    data = load_task_data(run / "model", ground_truth)  # words: the codebook it was fit on
+    model, tokenizer, gt, val = data.model, data.tokenizer, data.ground_truth, data.split("val")
     result = evaluate_zero_shot(model, tokenizer, val, gt.verbs, gt.nouns)
     reliance = modality_reliance(model, tokenizer, val, gt.verbs, gt.nouns)
     prior, cross = (r.method for r in result.rows[:2])

@@ -218,8 +218,9 @@ def _break(run: Path, how: str) -> Path:
         shutil.rmtree(run / "model")
     elif how == "no_weights":
         (run / "model" / "model.safetensors").unlink()
-    elif how == "no_assignments":
-        (run / "model" / "codebook" / "assignments.parquet").unlink()
+    elif how == "no_words":  # the training codebook's words are gone and no --words given
+        fit = json.loads((run / "model" / "codebook" / "meta.json").read_text())["fit_folder"]
+        (Path(fit) / "assignments.parquet").unlink()
     elif how == "meta_not_json":
         (run / "model" / "codebook" / "meta.json").write_text("{")
     return run
@@ -227,7 +228,7 @@ def _break(run: Path, how: str) -> Path:
 
 RUN_PROBLEMS = {"missing": "does not exist", "a_file": "is a file, not a run folder",
                 "no_model": "has no finished model", "no_weights": "lacks",
-                "no_assignments": "assignments.parquet", "meta_not_json": "is not valid JSON"}
+                "no_words": "give --words", "meta_not_json": "is not valid JSON"}
 
 
 @pytest.mark.parametrize("how", list(RUN_PROBLEMS))

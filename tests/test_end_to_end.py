@@ -52,6 +52,35 @@ def test_demo_runs_every_stage_and_writes_the_report(tmp_path, capsys):
     assert corpus_ids <= train_ids
     assert "report:" in capsys.readouterr().out
 
+    # The trained model on videos it never saw: prepare them with its recorded settings
+    # (clip grid, backbone, 32 px), assign them to its codebook (no re-fit), run the tasks.
+    model = out / "runs" / "full" / "model"
+    centroids = (model / "codebook" / "centroids.npy").read_bytes()
+    new = tmp_path / "new"
+    assert main(["synth", str(new), "--n-videos", "5", "--seed", "11", "--val-fraction", "0.4",
+                 "--no-speech"]) == 0
+    prepared = tmp_path / "prepared"
+    assert main(["prepare", str(model), str(new / "manifest.jsonl"), "--out", str(prepared),
+                 "--no-asr", "--no-progress"]) == 0
+    assert json.loads((prepared / "features" / "manifest.json").read_text())["size"] == 32
+    assert (model / "codebook" / "centroids.npy").read_bytes() == centroids
+    words = pq.read_table(prepared / "words" / "assignments.parquet")
+    new_gt = json.loads((new / "ground_truth.json").read_text())
+    assert set(words["video_id"].to_pylist()) == set(new_gt["videos"])
+    common = ["--model", str(model), "--words", str(prepared / "words"),
+              "--ground-truth", str(new / "ground_truth.json")]
+    assert main(["zeroshot", *common, "--out", str(tmp_path / "r1")]) == 0
+    zero_shot = json.loads((tmp_path / "r1" / "zeroshot.json").read_text())
+    n_val_steps = sum(len(v["steps"]) for v in new_gt["videos"].values() if v["split"] == "val")
+    assert 0 < zero_shot["n_examples"] <= n_val_steps
+    assert any("linear probe" in r["method"] for r in zero_shot["rows"])  # features found
+    assert main(["retrieval", *common, "--out", str(tmp_path / "r2")]) == 0
+    assert main(["caption", str(model), "--words", str(prepared / "words"), "--features",
+                 str(prepared / "features"), "--ground-truth", str(new / "ground_truth.json"),
+                 "--epochs", "1", "--out", str(tmp_path / "r3")]) == 0
+    captions = json.loads((tmp_path / "r3" / "caption.json").read_text())
+    assert 0 < captions["n_val_steps"] <= n_val_steps
+
 
 def test_demo_refuses_an_override_of_no_known_section(tmp_path, capsys):
     out = tmp_path / "demo"

@@ -47,16 +47,12 @@ def oracle_run(tmp_path_factory):
 
 def test_default_recipe_reads_oracle_visual_words(oracle_run):
     from videobert.diagnostics.reliance import modality_reliance
-    from videobert.tasks.inputs import load_model_folder
-    from videobert.tasks.steps import clip_seconds, load_ground_truth, load_steps, load_video_words
+    from videobert.tasks.cli_common import load_task_data
     from videobert.tasks.zero_shot import evaluate_zero_shot
 
     root, gt_path = oracle_run
-    model, tokenizer, codebook = load_model_folder(root / "run" / "model", "cpu")
-    gt = load_ground_truth(gt_path)
-    steps, _ = load_steps(gt, load_video_words(codebook / "assignments.parquet"),
-                          clip_seconds(codebook))
-    val = [s for s in steps if s.split == "val"]
+    data = load_task_data(root / "run" / "model", gt_path, root / "codebook")
+    model, tokenizer, gt, val = data.model, data.tokenizer, data.ground_truth, data.split("val")
     result = evaluate_zero_shot(model, tokenizer, val, gt.verbs, gt.nouns)
     prior, cross = result.rows[0], result.rows[1]
     assert cross.verb_top1 >= 0.5 and cross.noun_top1 >= 0.5, result.to_markdown()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -141,7 +143,8 @@ def test_save_and_load_roundtrip(tmp_path):
     (codebook / "meta.json").write_text('{"n_words": 40}')
     folder = model.save_pretrained(tmp_path / "model", codebook_dir=codebook)
     assert (folder / "config.json").exists() and (folder / "model.safetensors").exists()
-    assert (folder / "codebook" / "meta.json").read_text() == '{"n_words": 40}'
+    copied = json.loads((folder / "codebook" / "meta.json").read_text())
+    assert copied == {"n_words": 40, "fit_folder": str(codebook.resolve())}
     loaded = VideoBert.from_pretrained(folder).eval()
     assert loaded.config == model.config
     assert loaded.layout == LAYOUT

@@ -151,8 +151,10 @@ def test_finetune_train_and_eval_on_folders_and_cli(world, tmp_path):
     assert result.n_train_steps == 6 and result.labels == VERBS
     assert result.train["top1"] == 1.0
     assert result.val["n_steps"] == 6 and 0.0 <= result.val["top1"] <= 1.0
-    assert (tmp_path / "clf" / "codebook" / "assignments.parquet").exists()
-    figures = finetune_eval(tmp_path / "clf", world.ground_truth, split="train")
+    # the codebook travels with the classifier, the training clips' words do not
+    assert (tmp_path / "clf" / "codebook" / "meta.json").exists()
+    assert not (tmp_path / "clf" / "codebook" / "assignments.parquet").exists()
+    figures = finetune_eval(tmp_path / "clf", world.ground_truth, world.codebook, split="train")
     assert figures["top1"] == 1.0 and figures["top5"] == 1.0 and figures["n_steps"] == 6
 
     clf = VideoBertClassifier.from_pretrained(tmp_path / "clf")
@@ -166,6 +168,7 @@ def test_finetune_train_and_eval_on_folders_and_cli(world, tmp_path):
                  "--report", str(report)]) == 0
     assert json.loads((report / "finetune.json").read_text())["label"] == "noun"
     assert main(["finetune", "eval", str(tmp_path / "clf2"), "--ground-truth",
-                 str(world.ground_truth), "--report", str(report)]) == 0
+                 str(world.ground_truth), "--words", str(world.codebook),
+                 "--report", str(report)]) == 0
     evaluated = json.loads((report / "finetune_eval.json").read_text())
     assert evaluated["split"] == "val" and evaluated["n_classes"] == 4

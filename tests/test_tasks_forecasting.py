@@ -4,6 +4,7 @@ the evaluation with storyboards, the CLI."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -130,7 +131,7 @@ def test_cli_writes_the_report(world, tmp_path):
     assert len(list(out.glob("forecast_00_*.png"))) == 1
 
 
-def test_task_data_loads_a_model_folder_and_its_codebook(world, tmp_path):
+def test_task_data_loads_a_model_folder_and_its_codebook(world, tmp_path, capsys):
     from videobert.tasks.cli_common import load_task_data
 
     tok = make_tokenizer()
@@ -143,9 +144,22 @@ def test_task_data_loads_a_model_folder_and_its_codebook(world, tmp_path):
     assert data.tokenizer.encode("onion", add_special_tokens=False) == tok.encode(
         "onion", add_special_tokens=False)
     assert data.model.layout == make_layout(tok) and not data.model.training
-    (folder / "codebook" / "assignments.parquet").unlink()
-    with pytest.raises(FileNotFoundError, match="assignments"):
+    # the model keeps its codebook, not its training clips' words: those come from the
+    # codebook folder it was trained with, or from an explicit words folder
+    assert not (folder / "codebook" / "assignments.parquet").exists()
+    assert data.words_dir == world.codebook
+    words = tmp_path / "words"
+    shutil.copytree(world.codebook, words)
+    (world.codebook / "assignments.parquet").unlink()
+    with pytest.raises(FileNotFoundError, match="give --words"):
         load_task_data(folder, world.ground_truth)
+    from videobert.cli import main
+
+    assert main(["forecast", "--model", str(folder), "--ground-truth",
+                 str(world.ground_truth), "--out", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "give --words" in err[0]
+    assert load_task_data(folder, world.ground_truth, words).words_dir == words
 
 
 def test_forecast_example_targets_must_fit_the_codebook():

@@ -17,11 +17,14 @@ VERBS: dict[str, tuple[str, str]] = {
     "synth": ("videobert.synth.command", "write the built-in synthetic how-to dataset"),
     "ingest": ("videobert.ingest.command", "decode videos, read subtitles/speech, align to clips"),
     "features": ("videobert.features.command", "extract 3D-CNN clip features (sharded, resumable)"),
-    "codebook": ("videobert.visual_words.command", "fit hierarchical k-means visual words"),
+    "codebook": ("videobert.visual_words.command",
+                 "fit hierarchical k-means visual words (`codebook assign`: apply one)"),
     "oracle-codebook": ("videobert.diagnostics.oracle",
                         "diagnostic: visual words read off the ground truth's step labels"),
     "corpus": ("videobert.sequences.command", "tokenise text and visual words into Parquet shards"),
     "pretrain": ("videobert.train.command", "multi-task self-supervised pretraining"),
+    "prepare": ("videobert.prepare",
+                "new videos -> segments, features, visual words, with a model's settings"),
     "zeroshot": ("videobert.tasks.zero_shot", "zero-shot verb/noun classification (3 rows)"),
     "retrieval": ("videobert.tasks.retrieval", "text -> video retrieval (R@k, median rank)"),
     "text2video": ("videobert.tasks.text_to_video", "sentence -> visual words -> storyboard"),
@@ -30,6 +33,13 @@ VERBS: dict[str, tuple[str, str]] = {
     "finetune": ("videobert.tasks.finetune", "fine-tune a step classifier: `finetune train|eval`"),
     "evaluate": ("videobert.evaluate", "run every task on a dataset with ground truth -> report/"),
     "demo": ("videobert.demo", "the whole pipeline on the built-in dataset, offline, one command"),
+}
+
+
+# "verb subverb" -> (module, help): verbs whose first word picks another command
+SUBVERBS: dict[tuple[str, str], tuple[str, str]] = {
+    ("codebook", "assign"): ("videobert.visual_words.assign",
+                             "apply an existing codebook to new clip features (no re-fit)"),
 }
 
 
@@ -54,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     verb, rest = argv[0], argv[1:]
     module_name, help_text = VERBS[verb]
+    if rest and (verb, rest[0]) in SUBVERBS:
+        module_name, help_text = SUBVERBS[(verb, rest[0])]
+        verb, rest = f"{verb} {rest[0]}", rest[1:]
     module = importlib.import_module(module_name)
     verb_parser = argparse.ArgumentParser(prog=f"videobert {verb}", description=help_text)
     module.add_arguments(verb_parser)

@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
                             scoped(args.overrides, "evaluate"))
     watch.run("evaluate", lambda: run_evaluate(
         runs["full corpus"], data / "ground_truth.json", report_dir, extra_runs=extra,
-        config=eval_cfg))
+        config=eval_cfg, words_dir=paths.codebook))
     banner("summary")
     print(summary_tables(report_dir))
     print("\n" + watch.table())

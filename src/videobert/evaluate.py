@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from videobert.io import atomic_path, read_json, write_json
+from videobert.vocab import PROMPT
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,7 +57,7 @@ class EvaluateInputError(ValueError):
 
 def check_run_folder(run_dir: Path, what: str = "run folder") -> None:
     """A run folder must hold a finished model (``model/config.json`` is written last) with
-    its codebook's clip assignments; say which part is missing before any work starts."""
+    its codebook; say which part is missing before any work starts."""
     hint = "(`videobert pretrain CORPUS --out RUN` writes RUN/model when training finishes)"
     if not run_dir.exists():
         raise EvaluateInputError(f"{what} {run_dir} does not exist")
@@ -67,14 +68,14 @@ def check_run_folder(run_dir: Path, what: str = "run folder") -> None:
         raise EvaluateInputError(f"{what} {run_dir} has no finished model ({model}/config.json "
                                  f"is missing): pretraining did not finish, or this is not a "
                                  f"run folder {hint}")
-    for name in ("model.safetensors", "codebook/assignments.parquet", "codebook/meta.json"):
+    for name in ("model.safetensors", "codebook/meta.json"):
         if not (model / name).is_file():
             raise EvaluateInputError(f"{what} {run_dir}: the model folder lacks {model / name}; "
                                      f"it is incomplete {hint}")
 
 
 def check_inputs(run_dir: Path, ground_truth: Path, features_dir: Path | None,
-                 extra_runs: dict[str, Path]) -> None:
+                 extra_runs: dict[str, Path], words_dir: Path | None = None) -> Path:
     """Every input of ``run_evaluate``, checked up front: a bad one is a one-line error,
     not a traceback an hour into the evaluation."""
     from videobert.tasks.steps import load_ground_truth
@@ -94,15 +95,12 @@ def check_inputs(run_dir: Path, ground_truth: Path, features_dir: Path | None,
         read_json(meta)
     except ValueError as exc:
         raise EvaluateInputError(f"{meta} is not valid JSON: {exc}") from exc
+    from videobert.artifacts.words import resolve_words
 
-
-def features_dir_of(codebook_dir: Path) -> Path | None:
-    meta = codebook_dir / "meta.json"
-    if meta.exists():
-        folder = read_json(meta).get("features")
-        if folder and Path(folder).is_dir():
-            return Path(folder)
-    return None
+    try:
+        return resolve_words(words_dir, run_dir / "model")
+    except FileNotFoundError as exc:
+        raise EvaluateInputError(str(exc)) from exc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,7 +214,7 @@ def _generate(model, tokenizer, gt, train, val, video_words, features_dir: Path 
     sentences = list(named)[: cfg.max_generations]
     generations, rows = [], []
     for i, sentence in enumerate(sentences):
-        g = generate_visual_words(model, tokenizer, f"now let me show you how to {sentence}")
+        g = generate_visual_words(model, tokenizer, f"{PROMPT} {sentence}")
         row = {**g.to_dict(), "noun": named[sentence]}
         if i < cfg.n_storyboards:
             path = render_generation(g, out / f"text2video_{i:02d}.png",
@@ -340,9 +338,12 @@ def run_evaluate(
     extra_runs: dict[str, Path] | None = None,
     config: EvalConfig | None = None,
     main_label: str = "full corpus",
+    words_dir: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Evaluate ``run_dir/model`` on the ground truth's val split; write ``out`` (default
-    ``run_dir/report``) and return every figure."""
+    """Evaluate ``run_dir/model`` on the ground truth's val split, with the videos' visual
+    words from ``words_dir`` (default: the codebook the model was trained with); write ``out``
+    (default ``run_dir/report``) and return every figure."""
+    from videobert.artifacts.words import VisualWords
     from videobert.diagnostics.codebook_info import codebook_information
     from videobert.diagnostics.reliance import modality_reliance
     from videobert.tasks.captioning import CaptionTrainConfig, evaluate_captioning
@@ -356,20 +357,21 @@ def run_evaluate(
     )
     from videobert.tasks.inputs import load_model_folder
     from videobert.tasks.retrieval import evaluate_retrieval
-    from videobert.tasks.steps import clip_seconds, load_ground_truth, load_steps, load_video_words
+    from videobert.tasks.steps import load_ground_truth, load_steps
 
     cfg = config or EvalConfig()
     run_dir = Path(run_dir)
-    check_inputs(run_dir, Path(ground_truth), features_dir, extra_runs or {})
+    words = VisualWords.open(check_inputs(run_dir, Path(ground_truth), features_dir,
+                                          extra_runs or {}, words_dir))
     out = Path(out) if out is not None else run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
 
     model, tokenizer, codebook_dir = load_model_folder(run_dir / "model", cfg.device)
-    features = Path(features_dir) if features_dir else features_dir_of(codebook_dir)
+    features = Path(features_dir) if features_dir else words.features_dir
     gt = load_ground_truth(ground_truth)
-    video_words = load_video_words(codebook_dir / "assignments.parquet")
-    steps, left_out = load_steps(gt, video_words, clip_seconds(codebook_dir))
+    video_words = words.by_video()
+    steps, left_out = load_steps(gt, video_words, words.clip_seconds)
     train = [s for s in steps if s.split == "train"]
     val = [s for s in steps if s.split == "val"]
     if not val or not train:
@@ -378,7 +380,8 @@ def run_evaluate(
     _log(f"{len(train)} train / {len(val)} val steps; {len(left_out)} left out; "
          f"features {features}")
 
-    figures: dict[str, Any] = {"run": str(run_dir), "ground_truth": str(ground_truth)}
+    figures: dict[str, Any] = {"run": str(run_dir), "ground_truth": str(ground_truth),
+                               "words": str(words.folder)}
     timings: dict[str, float] = {}
 
     def timed(name, fn):
@@ -567,7 +570,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--ground-truth", type=Path, required=True,
                         help="ground_truth.json (verbs, nouns, videos with split and steps)")
     parser.add_argument("--features", type=Path,
-                        help="clip features folder (default: the one the codebook was fit on)")
+                        help="clip features folder (default: the one the words come from)")
+    parser.add_argument("--words", type=Path,
+                        help="visual words of the ground truth's videos (default: the codebook "
+                        "the model was trained with)")
     parser.add_argument("--out", type=Path, help="report folder (default: RUN/report)")
     parser.add_argument("--compare", action="append", default=[], metavar="LABEL=RUN",
                         help="another run (e.g. a smaller corpus) for the data-size table")
@@ -600,7 +606,8 @@ def run(args) -> int:
                      caption_epochs=args.caption_epochs)
     out = args.out or args.run / "report"
     try:
-        run_evaluate(args.run, args.ground_truth, out, args.features, extra, cfg)
+        run_evaluate(args.run, args.ground_truth, out, args.features, extra, cfg,
+                     words_dir=args.words)
     except (EvaluateInputError, FileNotFoundError, ValueError) as exc:
         print(f"videobert evaluate: error: {exc}", file=sys.stderr)
         return EXIT_FAILED

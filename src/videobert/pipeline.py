@@ -50,6 +50,11 @@ class PipelinePaths:
     def corpus(self) -> Path:
         return self.work / "corpus"
 
+    @property
+    def words(self) -> Path:
+        """New videos' visual words under an existing codebook (`prepare`)."""
+        return self.work / "words"
+
     def run(self, name: str) -> Path:
         return self.work / "runs" / name
 

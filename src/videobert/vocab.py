@@ -11,6 +11,11 @@ import dataclasses
 import numpy as np
 
 VIDEO_SEP_TOKEN = "[>]"
+# mlm_labels value of positions without a target (PyTorch's and Hugging Face's cross-entropy
+# default); pretraining, the model and the tasks all read it from here
+IGNORE_INDEX = -100
+# the paper's prompt before a step's words: zero-shot, captioning and text-to-video use it
+PROMPT = "now let me show you how to"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from videobert.io import atomic_path, read_json, write_json
+from videobert.io import atomic_path, write_json
 from videobert.tasks.steps import GroundTruth, load_ground_truth, overlapping_clips
 from videobert.visual_words.hkmeans import CENTROIDS_FILE, META_FILE
 
@@ -57,17 +57,12 @@ def oracle_words(
 
 
 def _segments_grid(segments_dir: Path) -> tuple[dict[str, int], float, dict[str, Any]]:
-    manifest_path = segments_dir / "manifest.json"
-    if not manifest_path.exists():
-        raise FileNotFoundError(f"{manifest_path}: missing (is {segments_dir} a segments folder?)")
-    manifest = read_json(manifest_path)
-    config = manifest.get("config", {})
-    fps, clip_frames = float(config.get("fps", 20.0)), int(config.get("clip_frames", 30))
-    n_clips = {
-        e["id"]: int(e["n_clips"]) for e in manifest.get("videos", [])
-        if e.get("complete", True) and int(e.get("n_clips", 0)) > 0
-    }
-    return n_clips, clip_frames / fps, {"fps": fps, "clip_frames": clip_frames}
+    from videobert.artifacts.segments import clip_counts, clip_grid, read_manifest
+
+    manifest = read_manifest(segments_dir)
+    grid = clip_grid(manifest)
+    return clip_counts(manifest), grid.clip_seconds, {"fps": grid.fps,
+                                                      "clip_frames": grid.clip_frames}
 
 
 def write_oracle_codebook(

@@ -36,9 +36,10 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from tqdm import tqdm
 
-from videobert.config import FeaturesConfig, IngestConfig, to_dict
+from videobert.artifacts.segments import ClipGrid, VideoJob, read_segments_manifest
+from videobert.config import FeaturesConfig, to_dict
 from videobert.features.partial import drop_partial, load_partial, save_partial
-from videobert.fingerprint import stale_outputs, video_source
+from videobert.fingerprint import stale_outputs
 from videobert.io import StageReport, atomic_path, read_json, write_json
 
 if TYPE_CHECKING:
@@ -50,52 +51,6 @@ MANIFEST = "manifest.json"
 
 # ---------------------------------------------------------------------------------------------
 # Inputs: the ingest manifest.
-
-
-@dataclasses.dataclass(frozen=True)
-class VideoJob:
-    id: str
-    path: str
-    n_clips: int  # as counted by the ingest stage
-    source: str = ""  # fingerprint.video_source: a changed video is redone
-
-
-@dataclasses.dataclass(frozen=True)
-class ClipGrid:
-    """How videos were cut into clips by the ingest stage; features must use the same."""
-
-    fps: float
-    clip_frames: int
-    min_last_clip: float
-
-
-def read_segments_manifest(segments_dir: str | Path) -> tuple[list[VideoJob], ClipGrid]:
-    """The videos listed in ``segments/manifest.json`` (sorted by id) and their clip grid."""
-    segments_dir = Path(segments_dir)
-    path = segments_dir / MANIFEST
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} not found: run `videobert ingest` first (its manifest lists the videos)"
-        )
-    try:
-        manifest = read_json(path)
-        ingest = {**to_dict(IngestConfig()), **(manifest.get("config") or {})}
-        grid = ClipGrid(
-            float(ingest["fps"]), int(ingest["clip_frames"]), float(ingest["min_last_clip"])
-        )
-        jobs = []
-        for entry in manifest["videos"]:
-            video = Path(entry["video"])
-            if not video.is_absolute() and not video.exists():
-                video = segments_dir / video  # relative to the segments folder
-            n = int(entry["n_clips"])
-            jobs.append(VideoJob(str(entry["id"]), str(video), n, video_source(video, n)))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{path}: not a segments manifest ({exc!r})") from exc
-    ids = [j.id for j in jobs]
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"{path}: duplicate video ids")
-    return sorted(jobs, key=lambda j: j.id), grid
 
 
 # ---------------------------------------------------------------------------------------------

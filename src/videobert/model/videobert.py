@@ -22,9 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from videobert.vocab import VocabLayout
+from videobert.vocab import IGNORE_INDEX, VocabLayout
 
-IGNORE_INDEX = -100  # mlm_labels at positions that are not predicted (as HF, F.cross_entropy)
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 
@@ -365,8 +364,19 @@ class VideoBert(nn.Module):
                 raise FileNotFoundError(f"codebook folder {codebook_dir} does not exist")
             target = folder / "codebook"
             if target.resolve() != codebook_dir.resolve():
+                # the words, not the training data: its clips' assignments stay behind (new
+                # videos get theirs from `codebook assign`)
                 shutil.rmtree(target, ignore_errors=True)
-                shutil.copytree(codebook_dir, target)
+                shutil.copytree(codebook_dir, target,
+                                ignore=shutil.ignore_patterns("assignments.parquet"))
+                meta_path = target / "meta.json"
+                if meta_path.is_file():
+                    from videobert.artifacts.words import FIT_FOLDER_KEY
+                    from videobert.io import read_json
+
+                    meta = read_json(meta_path)
+                    meta.setdefault(FIT_FOLDER_KEY, str(codebook_dir.resolve()))
+                    write_json(meta_path, meta)
         write_json(folder / CONFIG_NAME, self.config.to_dict())  # last: marks the folder complete
         return folder
 

@@ -61,26 +61,9 @@ def codebook_words(codebook_dir: Path) -> tuple[int, dict[str, np.ndarray]]:
     meta_words = read_json(meta_path).get("n_words")
     if meta_words is not None and int(meta_words) != n_words:
         raise ValueError(f"{codebook_dir}: meta.json says {meta_words} words, centroids {n_words}")
-    table = pq.read_table(assignments_path, columns=["video_id", "clip", "word"])
-    # integer codes per video (no Python string per clip), then one sort by (video, clip)
-    encoded = table.column("video_id").combine_chunks().dictionary_encode()
-    names = encoded.dictionary.to_pylist()
-    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    clips = table.column("clip").to_numpy().astype(np.int64)
-    words = table.column("word").to_numpy().astype(np.int64)
-    if len(words) and (words.min() < 0 or words.max() >= n_words):
-        raise ValueError(f"{assignments_path}: words outside [0, {n_words})")
-    order = np.lexsort((clips, codes))
-    codes, clips, words = codes[order], clips[order], words[order]
-    bounds = np.r_[0, np.flatnonzero(np.diff(codes)) + 1, len(codes)] if len(codes) else [0]
-    per_video: dict[str, np.ndarray] = {}
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-        if not np.array_equal(clips[lo:hi], np.arange(hi - lo)):
-            raise ValueError(
-                f"{assignments_path}: video {names[codes[lo]]} has missing or repeated clips"
-            )
-        per_video[names[codes[lo]]] = words[lo:hi]
-    return n_words, per_video
+    from videobert.artifacts.words import VisualWords
+
+    return n_words, VisualWords.open(codebook_dir).strict_by_video(n_words)
 
 
 def _sha1(path: Path) -> str:

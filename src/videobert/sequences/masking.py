@@ -16,9 +16,7 @@ import dataclasses
 
 import numpy as np
 
-from videobert.vocab import VocabLayout
-
-IGNORE_INDEX = -100  # label of positions without an MLM target (PyTorch's cross-entropy default)
+from videobert.vocab import IGNORE_INDEX, VocabLayout
 
 
 @dataclasses.dataclass(frozen=True)

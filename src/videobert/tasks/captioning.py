@@ -46,6 +46,7 @@ from videobert.tasks.caption_model import (
     pad_targets,
 )
 from videobert.tasks.steps import GroundTruth, Step
+from videobert.vocab import PROMPT
 
 ROWS = ("clip", "videobert", "videobert+clip")
 ROW_NAMES = {
@@ -53,7 +54,7 @@ ROW_NAMES = {
     "videobert": "VideoBERT features",
     "videobert+clip": "VideoBERT + clip features",
 }
-DEFAULT_TEMPLATE = "now let me show you how to {verb} the {noun}"
+DEFAULT_TEMPLATE = PROMPT + " {verb} the {noun}"
 
 
 @dataclasses.dataclass
@@ -479,7 +480,7 @@ def evaluate_captioning(
 def run_captioning(
     model_dir: str | Path,
     features_dir: str | Path,
-    codebook_dir: str | Path | None,
+    words_dir: str | Path | None,
     ground_truth: str | Path,
     rows: Sequence[str] = ROWS,
     epochs: int | None = None,
@@ -490,18 +491,14 @@ def run_captioning(
     progress: bool = True,
     template: str = DEFAULT_TEMPLATE,
 ) -> CaptionResult:
-    """Load a model folder, the ground truth and the codebook's clip assignments, and evaluate
-    the three rows; ``result.metrics`` is ``{row: {metric: value}}``.
+    """Load a model folder, the ground truth and the data's visual words, and evaluate the
+    three rows; ``result.metrics`` is ``{row: {metric: value}}``.
 
-    ``codebook_dir`` defaults to the model folder's ``codebook/``; ``epochs``/``seed`` override
-    the config's.
+    ``words_dir`` defaults to the codebook the model was trained with
+    (``artifacts.words.resolve_words``); ``epochs``/``seed`` override the config's.
     """
-    from videobert.tasks.steps import (
-        clip_seconds,
-        load_ground_truth,
-        load_steps,
-        load_video_words,
-    )
+    from videobert.artifacts.words import VisualWords, resolve_words
+    from videobert.tasks.steps import load_ground_truth, load_steps
 
     config = dataclasses.replace(config or CaptionTrainConfig())
     if epochs is not None:
@@ -509,17 +506,16 @@ def run_captioning(
     if seed is not None:
         config.seed = seed
     model = tokenizer = None
-    if any("videobert" in r for r in rows) or codebook_dir is None:
-        model, tokenizer, default_codebook = inputs.load_model_folder(model_dir, device)
-        codebook_dir = Path(codebook_dir or default_codebook)
+    if any("videobert" in r for r in rows):
+        model, tokenizer, _ = inputs.load_model_folder(model_dir, device)
     if tokenizer is None:
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    codebook_dir = Path(codebook_dir)
+    words = VisualWords.open(resolve_words(words_dir, model_dir))
     gt = load_ground_truth(ground_truth)
-    video_words = load_video_words(codebook_dir / "assignments.parquet")
-    steps, skipped = load_steps(gt, video_words, clip_seconds(codebook_dir))
+    video_words = words.by_video()
+    steps, skipped = load_steps(gt, video_words, words.clip_seconds)
     for what, why in skipped:
         print(f"[caption] left out {what}: {why}")
     train = [s for s in steps if s.split == "train"]
@@ -535,12 +531,13 @@ def run_captioning(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from videobert.tasks.cli_common import add_words_argument
+
     defaults = CaptionTrainConfig()
     parser.add_argument("model", type=Path,
                         help="model folder (config.json, model.safetensors, tokenizer, codebook/)")
     parser.add_argument("--features", type=Path, required=True, help="clip features folder")
-    parser.add_argument("--codebook", type=Path,
-                        help="codebook folder (default: the model folder's codebook/)")
+    add_words_argument(parser)
     parser.add_argument("--ground-truth", type=Path, required=True,
                         help="ground_truth.json (videos with split and steps with captions)")
     parser.add_argument("--out", type=Path, default=Path("report"),
@@ -560,7 +557,7 @@ def run(args: argparse.Namespace) -> int:
     from videobert.tasks.cli_common import write_report
 
     config = CaptionTrainConfig(epochs=args.epochs, seed=args.seed, beam_size=args.beam)
-    result = run_captioning(args.model, args.features, args.codebook, args.ground_truth,
+    result = run_captioning(args.model, args.features, args.words, args.ground_truth,
                             rows=args.rows, config=config, device=args.device,
                             template=args.template)
     write_report(args.out, "caption", result.to_dict(), result.to_markdown())

@@ -10,22 +10,29 @@ from typing import Any
 import numpy as np
 
 from videobert.io import atomic_path, write_json
-from videobert.tasks.steps import GroundTruth, Step, clip_seconds, load_ground_truth, load_steps
+from videobert.tasks.steps import GroundTruth, Step, load_ground_truth, load_steps
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, required=True,
                         help="model folder (config.json, model.safetensors, tokenizer, codebook/)")
-    parser.add_argument("--codebook", type=Path,
-                        help="codebook folder (default: the model folder's codebook/)")
     parser.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--out", type=Path, default=Path("report"),
                         help="report folder (default: %(default)s)")
 
 
+def add_words_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--words", type=Path,
+                        help="visual words of the data's videos: a folder with "
+                        "assignments.parquet (`videobert prepare MODEL VIDEOS --out D` writes "
+                        "D/words; default: the codebook the model was trained with, for the "
+                        "videos it was fit on)")
+
+
 def add_model_data_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
+    add_words_argument(parser)
     parser.add_argument("--ground-truth", type=Path, required=True,
                         help="ground_truth.json (verbs, nouns, videos with split and steps)")
 
@@ -34,7 +41,8 @@ def add_model_data_arguments(parser: argparse.ArgumentParser) -> None:
 class TaskData:
     model: Any
     tokenizer: Any
-    codebook_dir: Path
+    codebook_dir: Path  # the model's codebook (exemplars, meta)
+    words_dir: Path  # the data's visual words
     ground_truth: GroundTruth | None
     video_words: dict[str, np.ndarray]
     steps: list[Step]
@@ -46,39 +54,39 @@ class TaskData:
 def load_model(args: argparse.Namespace) -> tuple[Any, Any, Path]:
     from videobert.tasks.inputs import load_model_folder
 
-    model, tokenizer, codebook_dir = load_model_folder(args.model, args.device)
-    return model, tokenizer, Path(args.codebook or codebook_dir)
+    return load_model_folder(args.model, args.device)
 
 
 def load_task_data(
     model_dir: str | Path,
     ground_truth: str | Path,
-    codebook_dir: str | Path | None = None,
+    words_dir: str | Path | None = None,
     device: str = "cpu",
 ) -> TaskData:
-    """Model, tokenizer, codebook (default: the model folder's), ground truth, and every
-    step's visual words: what each task function takes."""
+    """Model, tokenizer, ground truth, and every step's visual words (from ``words_dir``,
+    default: the codebook the model was trained with): what each task function takes."""
     args = argparse.Namespace(model=model_dir, ground_truth=ground_truth,
-                              codebook=codebook_dir, device=device)
+                              words=words_dir, device=device)
     return load(args)
 
 
 def load(args: argparse.Namespace) -> TaskData:
-    """``load_task_data`` from the verbs' arguments (model, ground_truth, codebook, device)."""
-    from videobert.tasks.steps import load_video_words
+    """``load_task_data`` from the verbs' arguments (model, ground_truth, words, device)."""
+    from videobert.artifacts.words import VisualWords, resolve_words
 
     model, tokenizer, codebook_dir = load_model(args)
     gt = load_ground_truth(args.ground_truth)
-    video_words = load_video_words(codebook_dir / "assignments.parquet")
-    steps, skipped = load_steps(gt, video_words, clip_seconds(codebook_dir))
+    words = VisualWords.open(resolve_words(getattr(args, "words", None), args.model))
+    video_words = words.by_video()
+    steps, skipped = load_steps(gt, video_words, words.clip_seconds)
     for what, why in skipped:
         print(f"[tasks] left out {what}: {why}")
     if not steps:
         raise ValueError(
-            f"no step of {args.ground_truth} has visual words in {codebook_dir}: are the video "
-            "ids of the ground truth those of the codebook's assignments?"
+            f"no step of {args.ground_truth} has visual words in {words.folder}: are the video "
+            "ids of the ground truth those of the words' assignments?"
         )
-    return TaskData(model, tokenizer, codebook_dir, gt, video_words, steps)
+    return TaskData(model, tokenizer, codebook_dir, words.folder, gt, video_words, steps)
 
 
 def write_report(out: str | Path, name: str, figures: dict[str, Any], markdown: str) -> None:

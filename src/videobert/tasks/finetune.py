@@ -339,17 +339,18 @@ class FinetuneResult:
 
 
 def _load_steps(
-    ground_truth: str | Path, codebook_dir: str | Path
+    ground_truth: str | Path, words_dir: str | Path | None, model_dir: str | Path
 ) -> tuple[GroundTruth, list[Step]]:
-    from videobert.tasks.steps import clip_seconds, load_ground_truth, load_steps, load_video_words
+    from videobert.artifacts.words import VisualWords, resolve_words
+    from videobert.tasks.steps import load_ground_truth, load_steps
 
     gt = load_ground_truth(ground_truth)
-    video_words = load_video_words(Path(codebook_dir) / "assignments.parquet")
-    steps, skipped = load_steps(gt, video_words, clip_seconds(codebook_dir))
+    words = VisualWords.open(resolve_words(words_dir, model_dir))
+    steps, skipped = load_steps(gt, words.by_video(), words.clip_seconds)
     for what, why in skipped:
         print(f"[finetune] left out {what}: {why}")
     if not steps:
-        raise ValueError(f"no step of {ground_truth} has visual words in {codebook_dir}")
+        raise ValueError(f"no step of {ground_truth} has visual words in {words.folder}")
     return gt, steps
 
 
@@ -357,7 +358,7 @@ def finetune_train(
     model_dir: str | Path,
     ground_truth: str | Path,
     out_dir: str | Path,
-    codebook_dir: str | Path | None = None,
+    words_dir: str | Path | None = None,
     label: str = "verb",
     config: FinetuneConfig | None = None,
     device: str = "cpu",
@@ -367,9 +368,8 @@ def finetune_train(
     classifier to ``out_dir`` and report train (and val, if any) accuracy."""
     config = config or FinetuneConfig()
     began = time.perf_counter()
-    encoder, tokenizer, default_codebook = inputs.load_model_folder(model_dir, device)
-    codebook_dir = Path(codebook_dir or default_codebook)
-    gt, steps = _load_steps(ground_truth, codebook_dir)
+    encoder, tokenizer, codebook_dir = inputs.load_model_folder(model_dir, device)
+    gt, steps = _load_steps(ground_truth, words_dir, model_dir)
     train = [s for s in steps if s.split == "train"]
     val = [s for s in steps if s.split == "val"]
     if not train:
@@ -393,15 +393,14 @@ def finetune_train(
 def finetune_eval(
     classifier_dir: str | Path,
     ground_truth: str | Path,
-    codebook_dir: str | Path | None = None,
+    words_dir: str | Path | None = None,
     split: str = "val",
     device: str = "cpu",
     batch_size: int = 64,
 ) -> dict[str, Any]:
     """Accuracy of a saved classifier on one split (``all`` for every step)."""
     classifier = VideoBertClassifier.from_pretrained(classifier_dir, device)
-    codebook_dir = Path(codebook_dir or Path(classifier_dir) / "codebook")
-    gt, steps = _load_steps(ground_truth, codebook_dir)
+    gt, steps = _load_steps(ground_truth, words_dir, classifier_dir)
     chosen = steps if split == "all" else [s for s in steps if s.split == split]
     if not chosen:
         raise ValueError(f"{ground_truth} has no {split!r}-split step with visual words")
@@ -413,6 +412,8 @@ def finetune_eval(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from videobert.tasks.cli_common import add_words_argument
+
     sub = parser.add_subparsers(dest="action", required=True, metavar="{train,eval}")
     train = sub.add_parser("train", help="fine-tune a model folder + head on the train split")
     train.add_argument("model", type=Path, help="pretrained model folder")
@@ -434,8 +435,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     evaluate.add_argument("--report", type=Path, help="also write finetune_eval.json/.md here")
     for p in (train, evaluate):
         p.add_argument("--ground-truth", type=Path, required=True, help="ground_truth.json")
-        p.add_argument("--codebook", type=Path,
-                       help="codebook folder (default: the model folder's codebook/)")
+        add_words_argument(p)
         p.add_argument("--device", default="cpu")
 
 
@@ -447,7 +447,7 @@ def run(args: argparse.Namespace) -> int:
             epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, head_lr=args.head_lr,
             freeze_encoder=args.freeze_encoder, pooling=args.pooling, seed=args.seed,
         )
-        result = finetune_train(args.model, args.ground_truth, args.out, args.codebook,
+        result = finetune_train(args.model, args.ground_truth, args.out, args.words,
                                 args.label, config, args.device)
         markdown = result.to_markdown()
         if args.report:
@@ -455,7 +455,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(markdown)
         return 0
-    figures = finetune_eval(args.model, args.ground_truth, args.codebook, args.split,
+    figures = finetune_eval(args.model, args.ground_truth, args.words, args.split,
                             args.device)
     markdown = (
         f"| label | split | steps | top-1 | top-5 | chance top-1 |\n|---|---|---|---|---|---|\n"

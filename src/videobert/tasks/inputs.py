@@ -15,9 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from videobert.vocab import VocabLayout
+from videobert.vocab import IGNORE_INDEX, VocabLayout
 
-IGNORE_INDEX = -100  # mlm_labels value of positions the model should not predict
 QUERY_LABEL = 0  # any real id: marks a position whose logits we want (the label is not used)
 
 

@@ -132,39 +132,27 @@ def check_ground_truth(data: object, path: str | Path) -> None:
 
 
 def load_video_words(assignments: str | Path) -> dict[str, np.ndarray]:
-    """``assignments.parquet`` -> {video_id: int64 array of each clip's word, in clip order}.
+    """``assignments.parquet`` (or the words folder holding it) -> {video_id: int64 array of
+    each clip's word, in clip order}; a clip missing from the file gets -1."""
+    from videobert.artifacts.words import VisualWords
 
-    A clip missing from the file (skipped upstream) gets -1, so indices stay clip numbers.
-    """
-    import pyarrow.parquet as pq
-
-    assignments = Path(assignments)
-    if not assignments.exists():
-        raise FileNotFoundError(f"clip assignments {assignments} do not exist (run `codebook`)")
-    table = pq.read_table(assignments, columns=["video_id", "clip", "word"]).to_pydict()
-    by_video: dict[str, dict[int, int]] = {}
-    for vid, clip, word in zip(table["video_id"], table["clip"], table["word"], strict=True):
-        by_video.setdefault(str(vid), {})[int(clip)] = int(word)
-    out = {}
-    for vid, clips in by_video.items():
-        words = np.full(max(clips) + 1, -1, dtype=np.int64)
-        for clip, word in clips.items():
-            words[clip] = word
-        out[vid] = words
-    return out
+    path = Path(assignments)
+    folder = path if path.is_dir() else path.parent
+    if not path.is_dir() and not path.exists():
+        raise FileNotFoundError(f"clip assignments {path} do not exist (run `codebook` or "
+                                "`codebook assign`)")
+    return VisualWords.open(folder).by_video()
 
 
-def clip_seconds(codebook_dir: str | Path | None) -> float:
-    """Clip length from the codebook's ``meta.json`` (fps, clip_frames); ingest defaults else."""
-    if codebook_dir is None:
+def clip_seconds(words_dir: str | Path | None) -> float:
+    """Clip length from a words or codebook folder's ``meta.json``; ingest defaults else."""
+    from videobert.artifacts.words import META_FILE, VisualWords
+
+    if words_dir is None:
         return DEFAULT_CLIP_SECONDS
-    meta_path = Path(codebook_dir) / "meta.json"
-    if not meta_path.exists():
-        return DEFAULT_CLIP_SECONDS
-    meta = json.loads(meta_path.read_text())
-    if "fps" in meta and "clip_frames" in meta:
-        return float(meta["clip_frames"]) / float(meta["fps"])
-    return DEFAULT_CLIP_SECONDS
+    meta_path = Path(words_dir) / META_FILE
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    return VisualWords(Path(words_dir), meta).clip_seconds
 
 
 def overlapping_clips(start: float, end: float, clip_s: float, n_clips: int) -> range:

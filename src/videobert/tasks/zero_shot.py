@@ -28,9 +28,9 @@ import torch
 
 from videobert.tasks import inputs
 from videobert.tasks.steps import Step, subsample
-from videobert.vocab import VocabLayout
+from videobert.vocab import PROMPT, VocabLayout
 
-DEFAULT_TEMPLATE = "now let me show you how to {verb} the {noun}"
+DEFAULT_TEMPLATE = PROMPT + " {verb} the {noun}"
 SLOT_NAMES = ("verb", "noun")
 KS = (1, 5)
 
@@ -393,7 +393,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--template", default=DEFAULT_TEMPLATE,
                         help="prompt with {verb} and {noun} slots (default: %(default)r)")
     parser.add_argument("--features", type=Path, help="clip features folder for the linear "
-                        "probe (default: features/ beside the ground truth; no probe if absent)")
+                        "probe (default: the one the words come from, else features/ beside the "
+                        "ground truth; no probe if absent)")
     parser.add_argument("--max-video-words", type=int, default=64)
 
 
@@ -405,7 +406,10 @@ def run(args: argparse.Namespace) -> int:
     gt_dir = Path(args.ground_truth).parent
     verbs = read_word_list(args.verbs or gt_dir / "verbs.txt")
     nouns = read_word_list(args.nouns or gt_dir / "nouns.txt")
-    features = args.features or gt_dir / "features"
+    from videobert.artifacts.words import VisualWords
+
+    features = (args.features or VisualWords.open(data.words_dir).features_dir
+                or gt_dir / "features")
     if not Path(features).is_dir():
         print(f"[zeroshot] no features folder {features}: the linear-probe row is left out")
         features = None

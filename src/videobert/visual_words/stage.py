@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from videobert.artifacts.words import ASSIGNMENTS_FILE
 from videobert.config import CodebookConfig, to_dict
-from videobert.io import Skip, StageReport, atomic_path, read_json, write_json
+from videobert.io import Skip, StageReport, read_json, write_json
 from videobert.visual_words.exemplars import VideoSource, write_exemplars
 from videobert.visual_words.hkmeans import CENTROIDS_FILE, META_FILE, TREE_FILE, Codebook
 
-ASSIGNMENTS_FILE = "assignments.parquet"
 USAGE_FILE = "usage.json"
 CHUNK_ROWS = 32768  # rows assigned per tree walk (128 MiB of float32 at D=1024)
 
@@ -240,39 +240,24 @@ def usage_summary(words: np.ndarray, n_words: int) -> dict[str, Any]:
 
 
 def write_assignments(path: Path, a: Assignments) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    from videobert.artifacts.words import write_assignments as write
 
-    # video index -> id through a dictionary array: no Python string per clip
-    video_id = pa.DictionaryArray.from_arrays(
-        pa.array(a.video, type=pa.int32()), pa.array(a.ids, type=pa.string())
-    ).cast(pa.string())
-    table = pa.table(
-        {
-            "video_id": video_id,
-            "clip": pa.array(a.clip, type=pa.int32()),
-            "word": pa.array(a.word.astype(np.int32), type=pa.int32()),
-        }
-    )
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
+    write(path, a.video, a.clip, a.word, a.ids)
 
 
 def video_sources(segments_dir: Path | None) -> dict[str, VideoSource]:
     """Video file of each id, from the segments manifest (for exemplar frames)."""
+    from videobert.artifacts.segments import video_files
+
     if segments_dir is None:
         return {}
-    path = Path(segments_dir) / "manifest.json"
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no segments manifest (needed for exemplar frames)")
-    sources = {}
-    for entry in read_json(path).get("videos", []):
-        if "id" in entry and entry.get("video"):
-            video = Path(entry["video"])
-            if not video.is_absolute() and not video.exists():
-                video = Path(segments_dir) / video  # a path relative to the segments folder
-            sources[str(entry["id"])] = VideoSource(str(entry["id"]), video)
-    return sources
+    return {vid: VideoSource(vid, path) for vid, path in video_files(segments_dir).items()}
+
+
+def _min_last_clip(segments_dir: str | Path | None) -> float | None:
+    from videobert.artifacts.segments import clip_grid, read_manifest
+
+    return clip_grid(read_manifest(segments_dir)).min_last_clip if segments_dir else None
 
 
 def _fingerprint(features_dir: Path) -> str:
@@ -380,6 +365,7 @@ def run_codebook(
         fps=manifest["fps"],
         clip_frames=manifest["clip_frames"],
         size=manifest.get("size"),
+        min_last_clip=_min_last_clip(segments_dir),  # with fps, clip_frames: the clip grid
         normalize=config.normalize,  # what assigning new videos must apply first
         sample_size=sample_size,
         features=str(features_dir.resolve()),

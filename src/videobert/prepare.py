@@ -1,0 +1,107 @@
+"""`videobert prepare MODEL VIDEOS --out DIR`: new videos -> the inputs every task reads, with the
+settings the model was trained with.
+
+ingest (``DIR/segments``: the model's clip grid) -> features (``DIR/features``: its backbone,
+weights and input size) -> ``codebook assign`` (``DIR/words``: its codebook, no re-fit). The
+settings come from ``MODEL/codebook/meta.json`` (written by the codebook stage); every stage
+resumes, so a second run only does what is new. Then, e.g.::
+
+    videobert zeroshot --model MODEL --words DIR/words --ground-truth GT
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any
+
+from videobert.config import FeaturesConfig, IngestConfig
+from videobert.io import EXIT_FAILED, StageReport, read_json
+from videobert.pipeline import PipelinePaths
+
+
+def _log(message: str) -> None:
+    print(f"[prepare] {message}", file=sys.stderr, flush=True)
+
+
+def recorded_settings(model_dir: str | Path) -> tuple[IngestConfig, FeaturesConfig]:
+    """The clip grid and the feature extractor a model's codebook was fit with."""
+    meta_path = Path(model_dir) / "codebook" / "meta.json"
+    if not meta_path.is_file():
+        raise FileNotFoundError(f"{meta_path} is missing: {model_dir} is not a model folder "
+                                "with a codebook (`videobert pretrain` writes RUN/model)")
+    meta: dict[str, Any] = read_json(meta_path)
+    backbone = meta.get("backbone")
+    if backbone == "npy" or not backbone:
+        raise ValueError(
+            f"{meta_path}: the codebook was fit on imported features (backbone "
+            f"{backbone!r}); extract features for new videos the same way, then run `videobert "
+            f"codebook assign {Path(model_dir) / 'codebook'} FEATURES --out WORDS`"
+        )
+    ingest = IngestConfig()
+    ingest = dataclasses.replace(
+        ingest,
+        fps=float(meta.get("fps", ingest.fps)),
+        clip_frames=int(meta.get("clip_frames", ingest.clip_frames)),
+        min_last_clip=float(meta.get("min_last_clip") or ingest.min_last_clip),
+    )
+    weights = meta.get("weights")
+    if weights and weights != "random" and not Path(weights).exists():
+        _log(f"the recorded {backbone} weights {weights} are not on this machine: using the "
+             "backbone's default weights")
+        weights = None
+    features = dataclasses.replace(FeaturesConfig(), backbone=str(backbone), weights=weights,
+                                   size=int(meta.get("size") or FeaturesConfig().size))
+    return ingest, features
+
+
+def run_prepare(
+    model_dir: str | Path,
+    videos: str | Path,
+    out: str | Path,
+    asr: bool = True,
+    device: str | None = None,
+    progress: bool = True,
+) -> dict[str, StageReport]:
+    """ingest -> features -> codebook assign for ``videos`` (a folder or a manifest) into
+    ``out``, with the model's recorded settings; returns each stage's report."""
+    from videobert.features.extract import run_features
+    from videobert.ingest.stage import run_ingest
+    from videobert.visual_words.assign import run_assign
+
+    ingest, features = recorded_settings(model_dir)
+    if not asr:
+        ingest = dataclasses.replace(ingest, asr=False)
+    paths = PipelinePaths(Path(out))
+    _log(f"clips of {ingest.clip_frames} frames at {ingest.fps:g} fps; features "
+         f"{features.backbone} at {features.size} px")
+    reports = {"ingest": run_ingest(videos, paths.segments, ingest, progress=progress)}
+    reports["features"] = run_features(paths.segments, paths.features, features, device=device,
+                                       progress=progress)
+    reports["assign"] = run_assign(Path(model_dir) / "codebook", paths.features, paths.words)
+    _log(f"visual words of the new videos: {paths.words} (pass it to a task as --words)")
+    return reports
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", type=Path, help="model folder (config.json, codebook/)")
+    parser.add_argument("videos", type=Path,
+                        help="folder of videos (+ same-stem subtitles) or a CSV/JSONL manifest")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="work folder: segments/, features/, words/")
+    parser.add_argument("--no-asr", action="store_true",
+                        help="do not transcribe speech for videos without subtitles")
+    parser.add_argument("--device", help="torch device for the features (default: auto)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        reports = run_prepare(args.model, args.videos, args.out, asr=not args.no_asr,
+                              device=args.device, progress=not args.no_progress)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"videobert prepare: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return max(report.exit_code() for report in reports.values())

@@ -1,0 +1,143 @@
+"""`videobert codebook assign CODEBOOK FEATURES --out WORDS`: an existing codebook applied to new
+clip features, with no re-fit.
+
+The features must come from the backbone, input size and clip grid the codebook was fit on
+(checked against the codebook's ``meta.json``); the codebook's normalisation (``normalize``:
+per-video centring + L2 by default) is applied first, with each new video's own mean. Writes a
+visual-words folder (``videobert.artifacts.words``): ``assignments.parquet``, ``usage.json``,
+``meta.json`` last. A complete folder for the same codebook and features is left as it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from videobert.artifacts.words import ASSIGNMENTS_FILE, META_FILE, file_sha1
+from videobert.io import EXIT_FAILED, Skip, StageReport, read_json, write_json
+from videobert.visual_words.hkmeans import CENTROIDS_FILE, Codebook
+
+USAGE_FILE = "usage.json"
+MATCHED_KEYS = ("backbone", "size", "fps", "clip_frames", "dim")  # features vs codebook
+
+
+def _log(message: str) -> None:
+    print(f"[codebook assign] {message}", file=sys.stderr, flush=True)
+
+
+def codebook_normalize(meta: dict[str, Any]) -> str:
+    """What a codebook's clips went through before k-means (older codebooks: none)."""
+    return str(meta.get("normalize") or (meta.get("config") or {}).get("normalize") or "none")
+
+
+def check_compatible(codebook_dir: Path, meta: dict[str, Any], features_dir: Path,
+                     manifest: dict[str, Any]) -> None:
+    """Features from another backbone, size or clip grid would be assigned words that mean
+    nothing: say which setting differs, with both values."""
+    for key in MATCHED_KEYS:
+        want, got = meta.get(key), manifest.get(key)
+        if want is None or got is None:
+            continue
+        same = float(want) == float(got) if key in ("fps", "size") else want == got
+        if not same:
+            raise ValueError(
+                f"{features_dir}: features have {key}={got!r} but codebook {codebook_dir} was "
+                f"fit on {key}={want!r} (extract them with the codebook's settings: "
+                f"`videobert prepare MODEL VIDEOS` does)"
+            )
+
+
+def _already_done(out: Path, codebook_sha1: str, manifest_sha1: str) -> dict | None:
+    meta_path = out / META_FILE
+    if not meta_path.is_file() or not (out / ASSIGNMENTS_FILE).is_file():
+        return None
+    try:
+        meta = read_json(meta_path)
+    except ValueError:
+        return None
+    same = (meta.get("codebook_sha1") == codebook_sha1
+            and meta.get("features_manifest_sha1") == manifest_sha1)
+    return meta if same else None
+
+
+def run_assign(codebook_dir: str | Path, features_dir: str | Path, out_dir: str | Path,
+               force: bool = False) -> StageReport:
+    """Assign every clip of ``features_dir`` to the words of ``codebook_dir``; write
+    ``out_dir`` (a visual-words folder)."""
+    from videobert.visual_words.stage import (
+        assign_all,
+        check_feature_files,
+        read_features_manifest,
+        usage_summary,
+        video_mean,
+        write_assignments,
+    )
+
+    codebook_dir, features_dir, out = Path(codebook_dir), Path(features_dir), Path(out_dir)
+    report = StageReport("codebook assign")
+    if not (codebook_dir / CENTROIDS_FILE).is_file() or not (codebook_dir / META_FILE).is_file():
+        raise FileNotFoundError(f"{codebook_dir} is not a complete codebook (needs "
+                                f"{CENTROIDS_FILE}, tree.npz and {META_FILE})")
+    codebook = Codebook.load(codebook_dir)
+    manifest = read_features_manifest(features_dir)
+    check_compatible(codebook_dir, codebook.meta, features_dir, manifest)
+    codebook_sha1 = file_sha1(codebook_dir / CENTROIDS_FILE)
+    manifest_sha1 = file_sha1(features_dir / "manifest.json")
+    previous = None if force else _already_done(out, codebook_sha1, manifest_sha1)
+    if previous is not None:
+        _log(f"{out} already holds these features' words for this codebook; nothing to do")
+        report.skipped.extend(Skip(**item) for item in previous.get("skipped", []))
+        return report
+
+    files = check_feature_files(features_dir, manifest, report)
+    if not files:
+        raise ValueError(f"{features_dir}: no usable feature files (see the skipped list)")
+    normalize = codebook_normalize(codebook.meta)
+    means = {f.id: video_mean(f) for f in files} if normalize == "center_l2" else None
+    assignments = assign_all(codebook, files, report, normalize, means)
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / META_FILE).unlink(missing_ok=True)  # the folder is incomplete until meta.json
+    write_assignments(out / ASSIGNMENTS_FILE, assignments)
+    usage = usage_summary(assignments.word, codebook.n_words)
+    write_json(out / USAGE_FILE, usage)
+    n_videos = len(set(assignments.video.tolist()))
+    write_json(out / META_FILE, {
+        "stage": "codebook assign",
+        "codebook": str(codebook_dir.resolve()),
+        "codebook_sha1": codebook_sha1,
+        "n_words": codebook.n_words,
+        "normalize": normalize,
+        **{key: manifest.get(key) for key in ("backbone", "weights", "size", "dim", "fps",
+                                              "clip_frames")},
+        "features": str(features_dir.resolve()),
+        "features_manifest_sha1": manifest_sha1,
+        "segments": manifest.get("segments"),
+        "n_videos": n_videos,
+        "n_clips": int(len(assignments.word)),
+        "used_words": usage["used_words"],
+        "skipped": report.to_list(),
+    })
+    print(report.summary(n_videos).replace("manifest", "meta"), file=sys.stderr)
+    _log(f"{len(assignments.word)} clips of {n_videos} videos -> {out}")
+    return report
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("codebook", type=Path,
+                        help="codebook folder (centroids.npy, tree.npz, meta.json), e.g. "
+                             "MODEL/codebook")
+    parser.add_argument("features", type=Path, help="features folder (<id>.npy + manifest.json)")
+    parser.add_argument("--out", type=Path, required=True, help="visual-words folder to write")
+    parser.add_argument("--force", action="store_true", help="redo even if OUT is complete")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        report = run_assign(args.codebook, args.features, args.out, force=args.force)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"videobert codebook assign: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return report.exit_code()

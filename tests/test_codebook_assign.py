@@ -1,0 +1,103 @@
+"""`codebook assign`: an existing codebook applied to new features, with no re-fit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from test_visual_words import CLIP_FRAMES, DIM, FPS, write_features
+from videobert.artifacts.words import VisualWords
+from videobert.cli import main
+from videobert.config import CodebookConfig
+from videobert.visual_words.assign import run_assign
+from videobert.visual_words.stage import run_codebook
+
+
+@pytest.fixture
+def fitted(tmp_path: Path):
+    write_features(tmp_path / "features", {"cook": 12, "saw": 40, "knit": 25})
+    config = CodebookConfig(k=3, depth=2, exemplars=0)
+    run_codebook(tmp_path / "features", tmp_path / "codebook", config)
+    return tmp_path
+
+
+def centroids_bytes(folder: Path) -> bytes:
+    return (folder / "centroids.npy").read_bytes()
+
+
+def test_assigning_the_fit_features_gives_the_codebook_s_own_words(fitted):
+    before = centroids_bytes(fitted / "codebook")
+    report = run_assign(fitted / "codebook", fitted / "features", fitted / "words")
+    assert report.exit_code() == 0
+    own = VisualWords.open(fitted / "codebook").by_video()
+    new = VisualWords.open(fitted / "words").by_video()
+    assert own.keys() == new.keys()
+    for vid in own:  # the same normalisation (per-video centring + L2) and the same tree walk
+        np.testing.assert_array_equal(own[vid], new[vid])
+    assert centroids_bytes(fitted / "codebook") == before  # nothing re-fit
+    meta = json.loads((fitted / "words" / "meta.json").read_text())
+    assert meta["normalize"] == "center_l2" and meta["n_clips"] == 77
+    assert VisualWords.open(fitted / "words").clip_seconds == pytest.approx(CLIP_FRAMES / FPS)
+
+
+def test_new_videos_get_words_and_a_second_run_does_nothing(fitted, capsys):
+    write_features(fitted / "new", {"fresh": 9, "other": 5}, seed=7)
+    argv = ["codebook", "assign", str(fitted / "codebook"), str(fitted / "new"),
+            "--out", str(fitted / "words")]
+    assert main(argv) == 0
+    words = VisualWords.open(fitted / "words").by_video()
+    assert {v: len(w) for v, w in words.items()} == {"fresh": 9, "other": 5}
+    assert all(((w >= 0) & (w < 9)).all() for w in words.values())
+    stamp = (fitted / "words" / "assignments.parquet").stat().st_mtime_ns
+    assert main(argv) == 0
+    assert "nothing to do" in capsys.readouterr().err
+    assert (fitted / "words" / "assignments.parquet").stat().st_mtime_ns == stamp
+
+
+@pytest.mark.parametrize("key, value", [("size", 112), ("backbone", "s3d"), ("fps", 10),
+                                        ("clip_frames", 16)])
+def test_features_made_otherwise_are_refused_naming_both_settings(fitted, key, value, capsys):
+    write_features(fitted / "other", {"x": 4}, seed=3)
+    manifest = json.loads((fitted / "other" / "manifest.json").read_text())
+    manifest[key] = value
+    (fitted / "other" / "manifest.json").write_text(json.dumps(manifest))
+    code = main(["codebook", "assign", str(fitted / "codebook"), str(fitted / "other"),
+                 "--out", str(fitted / "words")])
+    assert code == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"{key}={value!r}" in err and str(fitted / "codebook") in err
+    assert not (fitted / "words" / "meta.json").exists()
+
+
+def test_a_wrong_dimension_and_a_missing_codebook_are_one_line_errors(fitted, capsys):
+    write_features(fitted / "other", {"x": 4}, seed=3)
+    np.save(fitted / "other" / "x.npy", np.zeros((4, DIM + 2), np.float16))
+    manifest = json.loads((fitted / "other" / "manifest.json").read_text())
+    manifest["dim"] = DIM + 2
+    (fitted / "other" / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["codebook", "assign", str(fitted / "codebook"), str(fitted / "other"),
+                 "--out", str(fitted / "w")]) == 1
+    assert f"dim={DIM + 2}" in capsys.readouterr().err
+    assert main(["codebook", "assign", str(fitted / "nope"), str(fitted / "features"),
+                 "--out", str(fitted / "w")]) == 1
+    assert "not a complete codebook" in capsys.readouterr().err
+
+
+def test_a_model_folder_keeps_the_codebook_but_not_its_training_words(fitted):
+    from test_tasks_fixtures import make_layout, make_model, make_tokenizer
+
+    tok = make_tokenizer()
+    folder = make_model(make_layout(tok)).save_pretrained(
+        fitted / "model", tokenizer=tok, codebook_dir=fitted / "codebook")
+    copied = folder / "codebook"
+    assert (copied / "centroids.npy").exists() and (copied / "tree.npz").exists()
+    assert not (copied / "assignments.parquet").exists()
+    meta = json.loads((copied / "meta.json").read_text())
+    assert meta["fit_folder"] == str((fitted / "codebook").resolve())
+    run_assign(copied, fitted / "features", fitted / "words")  # the copy assigns as well
+    own = VisualWords.open(fitted / "codebook").by_video()
+    for vid, words in VisualWords.open(fitted / "words").by_video().items():
+        np.testing.assert_array_equal(words, own[vid])
