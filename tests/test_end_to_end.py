@@ -75,7 +75,7 @@ def test_demo_runs_every_stage_and_writes_the_report(tmp_path, capsys):
     assert 0 < zero_shot["n_examples"] <= n_val_steps
     assert any("linear probe" in r["method"] for r in zero_shot["rows"])  # features found
     assert main(["retrieval", *common, "--out", str(tmp_path / "r2")]) == 0
-    assert main(["caption", str(model), "--words", str(prepared / "words"), "--features",
+    assert main(["caption", "--model", str(model), "--words", str(prepared / "words"), "--features",
                  str(prepared / "features"), "--ground-truth", str(new / "ground_truth.json"),
                  "--epochs", "1", "--out", str(tmp_path / "r3")]) == 0
     captions = json.loads((tmp_path / "r3" / "caption.json").read_text())

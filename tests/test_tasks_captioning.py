@@ -224,8 +224,9 @@ def test_cli_trains_three_rows_and_writes_the_report(world, tmp_path):
     model = make_model(make_layout(tok))
     folder = model.save_pretrained(tmp_path / "model", tokenizer=tok, codebook_dir=world.codebook)
     out = tmp_path / "report"
-    code = main(["caption", str(folder), "--features", str(world.features), "--ground-truth",
-                 str(world.ground_truth), "--out", str(out), "--epochs", "2", "--beam", "2"])
+    code = main(["caption", "--model", str(folder), "--features", str(world.features),
+                 "--ground-truth", str(world.ground_truth), "--out", str(out), "--epochs", "2",
+                 "--beam", "2"])
     assert code == 0
     figures = json.loads((out / "caption.json").read_text())
     assert list(figures["metrics"]) == ["clip", "videobert", "videobert+clip"]

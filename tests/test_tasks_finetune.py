@@ -163,11 +163,11 @@ def test_finetune_train_and_eval_on_folders_and_cli(world, tmp_path):
     assert same["top1"] == result.val["top1"]
 
     report = tmp_path / "report"
-    assert main(["finetune", "train", str(model_dir), "--out", str(tmp_path / "clf2"),
+    assert main(["finetune", "train", "--model", str(model_dir), "--out", str(tmp_path / "clf2"),
                  "--ground-truth", str(world.ground_truth), "--label", "noun", "--epochs", "1",
                  "--report", str(report)]) == 0
     assert json.loads((report / "finetune.json").read_text())["label"] == "noun"
-    assert main(["finetune", "eval", str(tmp_path / "clf2"), "--ground-truth",
+    assert main(["finetune", "eval", "--model", str(tmp_path / "clf2"), "--ground-truth",
                  str(world.ground_truth), "--words", str(world.codebook),
                  "--report", str(report)]) == 0
     evaluated = json.loads((report / "finetune_eval.json").read_text())

@@ -68,7 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         module_name, help_text = SUBVERBS[(verb, rest[0])]
         verb, rest = f"{verb} {rest[0]}", rest[1:]
     module = importlib.import_module(module_name)
-    verb_parser = argparse.ArgumentParser(prog=f"videobert {verb}", description=help_text)
+    from videobert.cli_options import EXIT_STATUS_HELP
+
+    verb_parser = argparse.ArgumentParser(prog=f"videobert {verb}", description=help_text,
+                                          epilog=EXIT_STATUS_HELP)
     module.add_arguments(verb_parser)
     args = verb_parser.parse_args(rest)
     return run_verb(verb, module.run, args)

@@ -13,6 +13,7 @@ import random
 import time
 from pathlib import Path
 
+from videobert.cli_options import add_config_arguments
 from videobert.pipeline import (
     PipelinePaths,
     Stopwatch,
@@ -41,11 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="work folder (default: %(default)s)")
     parser.add_argument("--n-videos", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--preset", default="tiny",
-                        help="a shipped preset (tiny, demo, base, paper) or a YAML file with every "
-                        "stage's section (default: tiny)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="SECTION.KEY=VALUE", help="override a preset value (repeatable)")
+    add_config_arguments(parser, "every stage's", default_preset="tiny")
     parser.add_argument("--workers", type=int, default=2, help="processes rendering videos")
     parser.add_argument("--no-data-size", action="store_true",
                         help="skip the half-corpus pretraining run (the data-size table)")

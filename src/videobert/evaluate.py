@@ -566,6 +566,8 @@ def summary_tables(report_dir: str | Path) -> str:
 
 
 def add_arguments(parser) -> None:
+    from videobert.cli_options import add_device_argument
+
     parser.add_argument("run", type=Path, help="run folder (with model/ and metrics.jsonl)")
     parser.add_argument("--ground-truth", type=Path, required=True,
                         help="ground_truth.json (verbs, nouns, videos with split and steps)")
@@ -577,7 +579,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", type=Path, help="report folder (default: RUN/report)")
     parser.add_argument("--compare", action="append", default=[], metavar="LABEL=RUN",
                         help="another run (e.g. a smaller corpus) for the data-size table")
-    parser.add_argument("--device", default="cpu")
+    add_device_argument(parser)
     parser.add_argument("--max-queries", type=int, default=EvalConfig.max_queries)
     parser.add_argument("--caption-epochs", type=int, default=EvalConfig.caption_epochs)
 
@@ -587,6 +589,7 @@ def run(args) -> int:
     (one line on stderr says which and why); 2 bad arguments."""
     import sys
 
+    from videobert.cli_options import resolve_device
     from videobert.io import EXIT_FAILED, EXIT_USAGE
 
     extra = {}
@@ -602,7 +605,7 @@ def run(args) -> int:
             print(f"videobert evaluate: error: --{name.replace('_', '-')} "
                   f"{getattr(args, name)}: must be >= 1", file=sys.stderr)
             return EXIT_USAGE
-    cfg = EvalConfig(device=args.device, max_queries=args.max_queries,
+    cfg = EvalConfig(device=resolve_device(args.device), max_queries=args.max_queries,
                      caption_epochs=args.caption_epochs)
     out = args.out or args.run / "report"
     try:

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from videobert.cli_options import add_device_argument
 from videobert.config import FeaturesConfig, IngestConfig
 from videobert.io import EXIT_FAILED, StageReport, read_json
 from videobert.pipeline import PipelinePaths
@@ -93,7 +94,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="work folder: segments/, features/, words/")
     parser.add_argument("--no-asr", action="store_true",
                         help="do not transcribe speech for videos without subtitles")
-    parser.add_argument("--device", help="torch device for the features (default: auto)")
+    add_device_argument(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 

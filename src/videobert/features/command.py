@@ -7,6 +7,7 @@ import sys
 
 import yaml
 
+from videobert.cli_options import add_config_arguments, add_device_argument
 from videobert.config import ConfigError, FeaturesConfig, load_section, to_dict
 
 
@@ -26,10 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "killed run resumes inside it (default 256; 0 = whole videos only)")
     parser.add_argument("--shard", help="i/n: this process does every n-th video from the i-th "
                         "(default: RANK/WORLD_SIZE from the environment, else 0/1)")
-    parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
-    parser.add_argument("--preset", help="config preset name or YAML file (section 'features')")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="K=V",
-                        help="override a config field, e.g. --set batch_size=4 (repeatable)")
+    add_device_argument(parser)
+    add_config_arguments(parser, "features")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

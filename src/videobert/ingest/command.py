@@ -7,6 +7,7 @@ import sys
 
 import yaml
 
+from videobert.cli_options import add_config_arguments
 from videobert.config import ConfigError, IngestConfig, load_section, to_dict
 from videobert.io import EXIT_USAGE
 
@@ -21,9 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="do not transcribe speech for videos without subtitles")
     parser.add_argument("--asr-model", help="faster-whisper model name or folder "
                         "(default tiny.en, bundled offline)")
-    parser.add_argument("--preset", help="config preset name or YAML file")
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="KEY=VALUE", help="override a config field (repeatable)")
+    add_config_arguments(parser, "ingest")
     parser.add_argument("--recursive", action="store_true",
                         help="also read videos in subfolders (ids get the subfolder path)")
     parser.add_argument("--force", action="store_true",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from videobert.cli_options import add_config_arguments
 from videobert.config import ConfigError, CorpusConfig, load_section, to_dict
 from videobert.io import EXIT_FAILED, EXIT_USAGE
 
@@ -18,15 +19,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="BERT WordPiece tokenizer folder or hub id (default: bundled all-MiniLM-L6-v2)",
     )
     parser.add_argument("--shard-size", type=int, help="examples per shard (default 10000)")
-    parser.add_argument("--preset", help="config preset name or YAML file")
-    parser.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field"
-    )
+    add_config_arguments(parser, "corpus")
     parser.add_argument("--force", action="store_true", help="rebuild even if OUT is complete")
 
 
 def config_from_args(args: argparse.Namespace) -> CorpusConfig:
-    overrides = list(args.set)
+    overrides = list(args.overrides)
     if args.tokenizer is not None:
         overrides.append(f"tokenizer={args.tokenizer}")
     if args.shard_size is not None:

@@ -531,10 +531,11 @@ def run_captioning(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from videobert.cli_options import add_device_argument
     from videobert.tasks.cli_common import add_words_argument
 
     defaults = CaptionTrainConfig()
-    parser.add_argument("model", type=Path,
+    parser.add_argument("--model", type=Path, required=True,
                         help="model folder (config.json, model.safetensors, tokenizer, codebook/)")
     parser.add_argument("--features", type=Path, required=True, help="clip features folder")
     add_words_argument(parser)
@@ -550,15 +551,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--template", default=DEFAULT_TEMPLATE,
                         help="prompt for the VideoBERT features, with {verb} and {noun} slots "
                         "(default: %(default)r)")
-    parser.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
+    add_device_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from videobert.cli_options import resolve_device
     from videobert.tasks.cli_common import write_report
 
     config = CaptionTrainConfig(epochs=args.epochs, seed=args.seed, beam_size=args.beam)
     result = run_captioning(args.model, args.features, args.words, args.ground_truth,
-                            rows=args.rows, config=config, device=args.device,
+                            rows=args.rows, config=config, device=resolve_device(args.device),
                             template=args.template)
     write_report(args.out, "caption", result.to_dict(), result.to_markdown())
     print(f"[caption] {result.seconds:.1f} s")

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from videobert.cli_options import add_device_argument, resolve_device
 from videobert.io import atomic_path, write_json
 from videobert.tasks.steps import GroundTruth, Step, load_ground_truth, load_steps
 
@@ -16,7 +17,7 @@ from videobert.tasks.steps import GroundTruth, Step, load_ground_truth, load_ste
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, required=True,
                         help="model folder (config.json, model.safetensors, tokenizer, codebook/)")
-    parser.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
+    add_device_argument(parser)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--out", type=Path, default=Path("report"),
                         help="report folder (default: %(default)s)")
@@ -54,7 +55,7 @@ class TaskData:
 def load_model(args: argparse.Namespace) -> tuple[Any, Any, Path]:
     from videobert.tasks.inputs import load_model_folder
 
-    return load_model_folder(args.model, args.device)
+    return load_model_folder(args.model, resolve_device(args.device))
 
 
 def load_task_data(

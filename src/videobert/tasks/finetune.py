@@ -412,11 +412,12 @@ def finetune_eval(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from videobert.cli_options import add_device_argument
     from videobert.tasks.cli_common import add_words_argument
 
     sub = parser.add_subparsers(dest="action", required=True, metavar="{train,eval}")
     train = sub.add_parser("train", help="fine-tune a model folder + head on the train split")
-    train.add_argument("model", type=Path, help="pretrained model folder")
+    train.add_argument("--model", type=Path, required=True, help="pretrained model folder")
     train.add_argument("--out", type=Path, required=True, help="folder for the fine-tuned model")
     defaults = FinetuneConfig()
     train.add_argument("--label", default="verb",
@@ -430,16 +431,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--seed", type=int, default=defaults.seed)
     train.add_argument("--report", type=Path, help="also write finetune.json/.md here")
     evaluate = sub.add_parser("eval", help="accuracy of a fine-tuned folder on a split")
-    evaluate.add_argument("model", type=Path, help="fine-tuned folder (finetune train --out)")
+    evaluate.add_argument("--model", type=Path, required=True,
+                          help="fine-tuned folder (finetune train --out)")
     evaluate.add_argument("--split", default="val", help="train, val or all (default: val)")
     evaluate.add_argument("--report", type=Path, help="also write finetune_eval.json/.md here")
     for p in (train, evaluate):
         p.add_argument("--ground-truth", type=Path, required=True, help="ground_truth.json")
         add_words_argument(p)
-        p.add_argument("--device", default="cpu")
+        add_device_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
+    from videobert.cli_options import resolve_device
     from videobert.tasks.cli_common import write_report
 
     if args.action == "train":
@@ -448,7 +451,7 @@ def run(args: argparse.Namespace) -> int:
             freeze_encoder=args.freeze_encoder, pooling=args.pooling, seed=args.seed,
         )
         result = finetune_train(args.model, args.ground_truth, args.out, args.words,
-                                args.label, config, args.device)
+                                args.label, config, resolve_device(args.device))
         markdown = result.to_markdown()
         if args.report:
             write_report(args.report, "finetune", result.to_dict(), markdown)
@@ -456,7 +459,7 @@ def run(args: argparse.Namespace) -> int:
             print(markdown)
         return 0
     figures = finetune_eval(args.model, args.ground_truth, args.words, args.split,
-                            args.device)
+                            resolve_device(args.device))
     markdown = (
         f"| label | split | steps | top-1 | top-5 | chance top-1 |\n|---|---|---|---|---|---|\n"
         f"| {figures['label']} | {figures['split']} | {figures['n_steps']} | "

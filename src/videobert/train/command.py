@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from videobert.cli_options import add_config_arguments, add_device_argument
 from videobert.config import ConfigError
 from videobert.io import EXIT_FAILED, EXIT_USAGE
 
@@ -15,18 +16,14 @@ from videobert.io import EXIT_FAILED, EXIT_USAGE
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("corpus", help="corpus folder (shard-*.parquet, videos.parquet, meta.json)")
     parser.add_argument("--out", required=True, help="run folder, e.g. runs/tiny")
-    parser.add_argument("--preset", default="tiny",
-                        help="a shipped preset (tiny, demo, base, paper) or a YAML path")
+    add_config_arguments(parser, "model, data and train", default_preset="tiny")
     parser.add_argument("--init", default=None,
                         help="start from this BERT (folder or hub id; 'minilm' = bundled "
                              "all-MiniLM-L6-v2); overrides model.init; model.size must match "
                              "it (--preset demo is MiniLM-sized, base/paper BERT-base/large)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="SECTION.KEY=VALUE",
-                        help="override a config value, e.g. --set train.lr=1e-4 (repeatable)")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the latest checkpoint in OUT/checkpoints")
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    add_device_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:

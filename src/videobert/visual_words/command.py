@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from videobert.cli_options import add_config_arguments
 from videobert.config import CodebookConfig, ConfigError, load_section, to_dict
 from videobert.io import EXIT_FAILED, EXIT_USAGE
 
@@ -19,15 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--segments", help="segments folder: its manifest gives the videos for exemplar frames"
     )
-    parser.add_argument("--preset", help="config preset name or YAML file")
-    parser.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field"
-    )
+    add_config_arguments(parser, "codebook")
     parser.add_argument("--force", action="store_true", help="refit even if OUT is complete")
 
 
 def config_from_args(args: argparse.Namespace) -> CodebookConfig:
-    overrides = list(args.set)
+    overrides = list(args.overrides)
     for field in ("k", "depth", "sample_size", "seed"):
         value = getattr(args, field)
         if value is not None:
