@@ -81,6 +81,17 @@ def test_demo_runs_every_stage_and_writes_the_report(tmp_path, capsys):
     captions = json.loads((tmp_path / "r3" / "caption.json").read_text())
     assert 0 < captions["n_val_steps"] <= n_val_steps
 
+    # ... and the same from one command: raw videos -> every task's figures
+    report = tmp_path / "r4"
+    assert main(["evaluate", str(out / "runs" / "full"), "--videos", str(new / "manifest.jsonl"),
+                 "--ground-truth", str(new / "ground_truth.json"), "--out", str(report),
+                 "--caption-epochs", "1", "--max-queries", "8"]) == 0
+    figures = json.loads((report / "figures.json").read_text())
+    assert figures["words"] == str(report / "prepared" / "words")
+    for key in ("zero_shot", "retrieval", "captioning"):
+        assert key in figures, key
+    assert (model / "codebook" / "centroids.npy").read_bytes() == centroids  # still no re-fit
+
 
 def test_demo_refuses_an_override_of_no_known_section(tmp_path, capsys):
     out = tmp_path / "demo"

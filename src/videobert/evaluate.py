@@ -576,6 +576,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--words", type=Path,
                         help="visual words of the ground truth's videos (default: the codebook "
                         "the model was trained with)")
+    parser.add_argument("--videos", type=Path,
+                        help="new videos (a folder or a manifest): prepared first with the "
+                        "model's settings (ingest, features, codebook assign; no re-fit) into "
+                        "--work, then evaluated there")
+    parser.add_argument("--work", type=Path,
+                        help="with --videos: the work folder (default: OUT/prepared)")
     parser.add_argument("--out", type=Path, help="report folder (default: RUN/report)")
     parser.add_argument("--compare", action="append", default=[], metavar="LABEL=RUN",
                         help="another run (e.g. a smaller corpus) for the data-size table")
@@ -608,9 +614,20 @@ def run(args) -> int:
     cfg = EvalConfig(device=resolve_device(args.device), max_queries=args.max_queries,
                      caption_epochs=args.caption_epochs)
     out = args.out or args.run / "report"
+    features, words = args.features, args.words
     try:
-        run_evaluate(args.run, args.ground_truth, out, args.features, extra, cfg,
-                     words_dir=args.words)
+        if args.videos is not None:  # one command from raw video to the report
+            from videobert.pipeline import PipelinePaths
+            from videobert.prepare import run_prepare
+
+            if words is not None or features is not None:
+                print("videobert evaluate: error: --videos prepares its own --words and "
+                      "--features; give one or the other", file=sys.stderr)
+                return EXIT_USAGE
+            work = PipelinePaths(args.work or out / "prepared")
+            run_prepare(args.run / "model", args.videos, work.work, device=cfg.device)
+            features, words = work.features, work.words
+        run_evaluate(args.run, args.ground_truth, out, features, extra, cfg, words_dir=words)
     except (EvaluateInputError, FileNotFoundError, ValueError) as exc:
         print(f"videobert evaluate: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
