@@ -289,3 +289,22 @@ def test_negatives_start_at_the_configured_epoch(corpus):
     held_out = PretrainDataset(corpus, corpus.video_ids, config, seed=0, mode="eval")
     held_out.negatives_from_epoch = 2  # held-out losses always cover the negatives
     assert held_out.example(3).alignment_label == 0.0
+
+
+def test_pretraining_examples_and_task_inputs_share_one_layout(corpus):
+    """An unmasked pretraining example is exactly what the tasks feed the model for the same
+    text and visual words: the layout is built in one place (VocabLayout.sequence)."""
+    from videobert.tasks import inputs
+
+    train = PretrainDataset(corpus, corpus.video_ids, SequenceConfig(max_len=64), seed=0)
+    rng = np.random.default_rng(0)
+    text, words = np.array([7, 8, 9]), np.array([0, 5, 31])
+    joint = train._assemble(text, words, JOINT, 1.0, rng, mask=False)
+    expected = inputs.joint_sequence(LAYOUT, text.tolist(), inputs.visual_tokens(LAYOUT, words))
+    assert joint.input_ids.tolist() == expected.ids
+    assert joint.token_type_ids.tolist() == expected.types
+    text_only = train._assemble(text, words, TEXT_ONLY, -1.0, rng, mask=False)
+    assert text_only.input_ids.tolist() == inputs.text_sequence(LAYOUT, text.tolist()).ids
+    video_only = train._assemble(text, words, VIDEO_ONLY, -1.0, rng, mask=False)
+    assert video_only.input_ids.tolist() == inputs.video_sequence(
+        LAYOUT, inputs.visual_tokens(LAYOUT, words)).ids

@@ -7,6 +7,7 @@ offsets by hand. The visual-word count is read from the codebook, never typed in
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -62,6 +63,24 @@ class VocabLayout:
 
     def is_text(self, tokens):
         return tokens < self.n_text
+
+    def sequence(
+        self, text_ids: Sequence[int] | np.ndarray, video_tokens: Sequence[int] | np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The input layout, the one place it is built (pretraining and every task use it):
+        ``[CLS] text [>] video [SEP]`` with segment ids 0 up to and including ``[>]`` and 1
+        after it; ``video_tokens=None`` gives text only, ``[CLS] text [SEP]`` (all 0); empty
+        text gives video only, ``[CLS] [>] video [SEP]``. Returns int64 (ids, segment ids)."""
+        text = np.asarray(text_ids, np.int64)
+        if video_tokens is None:
+            ids = np.concatenate([[self.cls_id], text, [self.sep_id]]).astype(np.int64)
+            return ids, np.zeros(ids.size, np.int64)
+        video = np.asarray(video_tokens, np.int64)
+        ids = np.concatenate([[self.cls_id], text, [self.video_sep_id], video,
+                              [self.sep_id]]).astype(np.int64)
+        types = np.zeros(ids.size, np.int64)
+        types[text.size + 2:] = 1
+        return ids, types
 
     def to_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)

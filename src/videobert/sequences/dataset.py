@@ -412,16 +412,7 @@ class PretrainDataset:
             n_text, n_video = 0, min(visual.size, budget)
         else:
             n_text, n_video = fit_budget(text.size, visual.size, budget)
-        text_part = np.concatenate([[L.cls_id], text[:n_text]]).astype(np.int64)
-        if task == TEXT_ONLY:
-            ids = np.concatenate([text_part, [L.sep_id]]).astype(np.int64)
-            types = np.zeros(ids.size, np.int64)
-        else:
-            text_part = np.concatenate([text_part, [L.video_sep_id]]).astype(np.int64)
-            video_part = np.concatenate([visual[:n_video], [L.sep_id]]).astype(np.int64)
-            ids = np.concatenate([text_part, video_part])
-            types = np.concatenate([np.zeros(text_part.size, np.int64),
-                                    np.ones(video_part.size, np.int64)])
+        ids, types = L.sequence(text[:n_text], None if task == TEXT_ONLY else visual[:n_video])
         if mask:
             allowed, masking = None, self.config.masking
             if task == JOINT:

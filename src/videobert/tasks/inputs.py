@@ -50,15 +50,14 @@ def joint_sequence(
     layout: VocabLayout, text_ids: Sequence[int], video_tokens: Sequence[int]
 ) -> Example:
     """``[CLS] text [>] video [SEP]``; ``video_tokens`` are token ids (visual or ``[MASK]``)."""
-    ids = [layout.cls_id, *text_ids, layout.video_sep_id, *video_tokens, layout.sep_id]
-    n_text_part = len(text_ids) + 2
-    return Example(ids, [0] * n_text_part + [1] * (len(ids) - n_text_part))
+    ids, types = layout.sequence(text_ids, video_tokens)
+    return Example(ids.tolist(), types.tolist())
 
 
 def text_sequence(layout: VocabLayout, text_ids: Sequence[int]) -> Example:
     """``[CLS] text [SEP]``, all segment 0."""
-    ids = [layout.cls_id, *text_ids, layout.sep_id]
-    return Example(ids, [0] * len(ids))
+    ids, types = layout.sequence(text_ids, None)
+    return Example(ids.tolist(), types.tolist())
 
 
 def video_sequence(layout: VocabLayout, video_tokens: Sequence[int]) -> Example:
