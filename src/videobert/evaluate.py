@@ -87,7 +87,9 @@ def check_inputs(run_dir: Path, ground_truth: Path, features_dir: Path | None,
         load_ground_truth(ground_truth)
     except FileNotFoundError as exc:
         raise EvaluateInputError(str(exc)) from exc
-    if features_dir is not None and not (Path(features_dir) / "manifest.json").is_file():
+    from videobert.artifacts.features import is_features_folder
+
+    if features_dir is not None and not is_features_folder(features_dir):
         raise EvaluateInputError(f"features folder {features_dir} has no manifest.json (is it "
                                  "a finished `videobert features` folder?)")
     meta = run_dir / "model" / "codebook" / "meta.json"

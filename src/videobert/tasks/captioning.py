@@ -144,26 +144,14 @@ def clip_feature_sequences(
     items: Sequence[StepClips], features_dir: str | Path
 ) -> list[np.ndarray]:
     """Each step's clip features: (n_clips, F) float32."""
-    features_dir = Path(features_dir)
-    cache: dict[str, np.ndarray] = {}
+    from videobert.artifacts.features import ClipFeatures
+
+    features = ClipFeatures(features_dir)
     out = []
     for item in items:
         vid = item.step.video_id
-        if vid not in cache:
-            path = features_dir / f"{vid}.npy"
-            if not path.exists():
-                raise FileNotFoundError(f"clip features {path} do not exist (run `features`)")
-            feats = np.load(path)
-            if feats.ndim != 2:
-                raise ValueError(f"{path}: expected [n_clips, D] features, got shape {feats.shape}")
-            cache[vid] = feats
-        feats = cache[vid]
-        if max(item.clips) >= len(feats):
-            raise ValueError(
-                f"{features_dir / (vid + '.npy')} has {len(feats)} clips but step "
-                f"{item.step.index} needs clip {max(item.clips)}"
-            )
-        out.append(feats[list(item.clips)].astype(np.float32))
+        features.clips(vid, 0, max(item.clips), f"step {item.step.index}")  # checks the length
+        out.append(features(vid)[list(item.clips)])
     return out
 
 

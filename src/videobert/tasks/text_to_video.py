@@ -90,17 +90,14 @@ def word_features(
 ) -> dict[int, np.ndarray]:
     """Mean raw clip feature of each visual word over the clips of ``videos`` assigned to it:
     {word: (D,) float32}. A word with no clip there is absent (so it cannot be scored)."""
+    from videobert.artifacts.features import ClipFeatures
+
+    features = ClipFeatures(features_dir)
     sums: dict[int, np.ndarray] = {}
     counts: dict[int, int] = {}
     for vid in sorted(set(videos)):
-        path = Path(features_dir) / f"{vid}.npy"
-        if not path.exists():
-            raise FileNotFoundError(f"clip features {path} do not exist (run `features`)")
-        feats = np.load(path).astype(np.float32)
         words = video_words[vid]
-        if len(words) > len(feats):
-            raise ValueError(f"{path} has {len(feats)} clips but the codebook assigned "
-                             f"{len(words)}: features and codebook do not match")
+        feats = features.clips(vid, 0, len(words) - 1, "the codebook's assignments")
         for word in np.unique(words[words >= 0]).tolist():  # -1: a clip skipped upstream
             chosen = feats[: len(words)][words == word]
             sums[word] = sums.get(word, 0.0) + chosen.sum(0)

@@ -178,23 +178,11 @@ def _mean_piece_logp(slot_logp: torch.Tensor, piece: Sequence[int]) -> torch.Ten
 
 def step_features(steps: Sequence[Step], features_dir: str | Path) -> np.ndarray:
     """Mean-pooled clip features of each step: (n_steps, D) float32."""
-    features_dir = Path(features_dir)
-    cache: dict[str, np.ndarray] = {}
-    rows = []
-    for step in steps:
-        if step.video_id not in cache:
-            path = features_dir / f"{step.video_id}.npy"
-            if not path.exists():
-                raise FileNotFoundError(f"clip features {path} do not exist (run `features`)")
-            cache[step.video_id] = np.load(path).astype(np.float32)
-        feats = cache[step.video_id]
-        if step.last_clip >= len(feats):
-            raise ValueError(
-                f"{features_dir / (step.video_id + '.npy')} has {len(feats)} clips but step "
-                f"{step.index} needs clip {step.last_clip}"
-            )
-        rows.append(feats[step.first_clip : step.last_clip + 1].mean(0))
-    return np.stack(rows)
+    from videobert.artifacts.features import ClipFeatures
+
+    features = ClipFeatures(features_dir)
+    return np.stack([features.clips(s.video_id, s.first_clip, s.last_clip,
+                                    f"step {s.index}").mean(0) for s in steps])
 
 
 def linear_probe(

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from videobert.artifacts.features import manifest_sha1 as features_manifest_sha1
 from videobert.artifacts.words import ASSIGNMENTS_FILE, META_FILE, file_sha1
 from videobert.io import EXIT_FAILED, Skip, StageReport, read_json, write_json
 from videobert.visual_words.hkmeans import CENTROIDS_FILE, Codebook
@@ -84,7 +85,7 @@ def run_assign(codebook_dir: str | Path, features_dir: str | Path, out_dir: str 
     manifest = read_features_manifest(features_dir)
     check_compatible(codebook_dir, codebook.meta, features_dir, manifest)
     codebook_sha1 = file_sha1(codebook_dir / CENTROIDS_FILE)
-    manifest_sha1 = file_sha1(features_dir / "manifest.json")
+    manifest_sha1 = features_manifest_sha1(features_dir)
     previous = None if force else _already_done(out, codebook_sha1, manifest_sha1)
     if previous is not None:
         _log(f"{out} already holds these features' words for this codebook; nothing to do")

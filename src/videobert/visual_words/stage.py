@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 import sys
 import time
@@ -20,6 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from videobert.artifacts.features import (
+    FeatureFile,
+    check_feature_files,
+    manifest_sha1,
+    read_features_manifest,
+)
 from videobert.artifacts.words import ASSIGNMENTS_FILE
 from videobert.config import CodebookConfig, to_dict
 from videobert.io import Skip, StageReport, read_json, write_json
@@ -28,13 +33,6 @@ from videobert.visual_words.hkmeans import CENTROIDS_FILE, META_FILE, TREE_FILE,
 
 USAGE_FILE = "usage.json"
 CHUNK_ROWS = 32768  # rows assigned per tree walk (128 MiB of float32 at D=1024)
-
-
-@dataclasses.dataclass(frozen=True)
-class FeatureFile:
-    id: str
-    path: Path
-    n_clips: int
 
 
 @dataclasses.dataclass
@@ -50,47 +48,6 @@ class Assignments:
 
 def _log(message: str) -> None:
     print(f"[codebook] {message}", file=sys.stderr, flush=True)
-
-
-def read_features_manifest(features_dir: Path) -> dict[str, Any]:
-    path = features_dir / "manifest.json"
-    if not path.exists():
-        raise FileNotFoundError(
-            f"{path}: no features manifest (the features stage writes it last; is it finished?)"
-        )
-    manifest = read_json(path)
-    missing = [key for key in ("dim", "fps", "clip_frames", "videos") if key not in manifest]
-    if missing:
-        raise ValueError(f"{path}: features manifest lacks {missing}")
-    return manifest
-
-
-def check_feature_files(
-    features_dir: Path, manifest: dict[str, Any], report: StageReport
-) -> list[FeatureFile]:
-    """The usable ``<id>.npy`` files; the others are reported with the reason."""
-    dim = int(manifest["dim"])
-    usable = []
-    for video_id, info in manifest["videos"].items():
-        path = features_dir / f"{video_id}.npy"
-        expected = int(info.get("n_clips", -1)) if isinstance(info, dict) else -1
-        try:
-            array = np.load(path, mmap_mode="r")
-        except FileNotFoundError:
-            report.skip(path, "listed in the features manifest but missing")
-            continue
-        except (ValueError, OSError) as exc:
-            report.skip(path, f"not a readable .npy file ({exc})")
-            continue
-        if array.ndim != 2 or array.shape[1] != dim or array.dtype.kind != "f":
-            report.skip(path, f"expected float [n_clips, {dim}], got {array.dtype} {array.shape}")
-        elif expected >= 0 and array.shape[0] != expected:
-            report.skip(path, f"has {array.shape[0]} clips, the manifest says {expected}")
-        elif array.shape[0] == 0:
-            report.skip(path, "no clips")
-        else:
-            usable.append(FeatureFile(video_id, path, int(array.shape[0])))
-    return usable
 
 
 NORMALIZATIONS = ("none", "l2", "center_l2")
@@ -261,7 +218,7 @@ def _min_last_clip(segments_dir: str | Path | None) -> float | None:
 
 
 def _fingerprint(features_dir: Path) -> str:
-    return hashlib.sha1((features_dir / "manifest.json").read_bytes()).hexdigest()
+    return manifest_sha1(features_dir)
 
 
 def _already_done(
