@@ -9,9 +9,10 @@ import pytest
 
 from conftest import sample
 from ingest_media import Track, grey_frames, speech_samples, write_streams, write_video
+from videobert.artifacts.segments import read_segments
 from videobert.config import IngestConfig
 from videobert.ingest.sentences import split_sentences
-from videobert.ingest.stage import read_segments, run_ingest
+from videobert.ingest.stage import run_ingest
 from videobert.ingest.subtitles import Cue, Word
 from videobert.io import read_json
 

@@ -17,9 +17,10 @@ from ingest_media import (
     write_video,
     write_with_subtitles,
 )
+from videobert.artifacts.segments import read_segments
 from videobert.cli import main
 from videobert.config import IngestConfig
-from videobert.ingest.stage import read_segments, run_ingest
+from videobert.ingest.stage import run_ingest
 from videobert.io import EXIT_SKIPPED, read_json
 
 NO_ASR = IngestConfig(asr=False)

@@ -10,9 +10,52 @@ from typing import Any
 
 from videobert.config import IngestConfig, to_dict
 from videobert.fingerprint import video_source
-from videobert.io import read_json
+from videobert.io import atomic_path, read_json
 
 MANIFEST = "manifest.json"
+COLUMNS = ("video_id", "start", "end", "text", "first_clip", "last_clip")
+
+
+def _schema():
+    import pyarrow as pa
+
+    return pa.schema([("video_id", pa.string()), ("start", pa.float64()), ("end", pa.float64()),
+                      ("text", pa.string()), ("first_clip", pa.int64()),
+                      ("last_clip", pa.int64())])
+
+
+def write_segments(path: Path, segments: list[Any]) -> None:
+    """``<id>.parquet``: one row per sentence (``ingest.align.Segment``), written atomically."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _schema()
+    columns = {name: [getattr(s, name) for s in segments] for name in schema.names}
+    with atomic_path(path) as tmp:
+        pq.write_table(pa.table(columns, schema=schema), tmp)
+
+
+def read_segment_table(path: str | Path) -> dict[str, list]:
+    """Columns of one ``<id>.parquet``; a ``ValueError`` saying why when it is not one."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise ValueError(f"not a readable Parquet file ({exc})") from exc
+    missing = [c for c in COLUMNS if c not in table.column_names]
+    if missing:
+        raise ValueError(f"missing columns {missing}")
+    return {c: table.column(c).to_pylist() for c in COLUMNS}
+
+
+def read_segments(path: str | Path) -> list[Any]:
+    """The ``ingest.align.Segment`` rows of one ``<id>.parquet``."""
+    from videobert.ingest.align import Segment
+
+    columns = read_segment_table(path)
+    return [Segment(**{k: columns[k][i] for k in COLUMNS}) for i in range(len(columns["text"]))]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,14 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from videobert.artifacts.segments import write_segments
 from videobert.config import IngestConfig, to_dict
 from videobert.fingerprint import input_fingerprint
 from videobert.fingerprint import same_input as same_fingerprint
-from videobert.ingest.align import Segment, align
+from videobert.ingest.align import align
 from videobert.ingest.audio import audio_stream_for
 from videobert.ingest.embedded import read_embedded
 from videobert.ingest.sentences import split_sentences
@@ -47,19 +46,11 @@ from videobert.ingest.video import (
     probe,
     stream_end,
 )
-from videobert.io import StageReport, atomic_path, console, read_json, write_json
+from videobert.io import StageReport, console, read_json, write_json
 
 VIDEO_SUFFIXES = (".mp4", ".webm", ".mkv", ".avi", ".mov", ".m4v", ".gif", ".mpg", ".mpeg",
                   ".flv", ".wmv", ".ts", ".3gp", ".ogv")
 MANIFEST_SUFFIXES = (".csv", ".jsonl")
-SCHEMA = pa.schema([
-    ("video_id", pa.string()),
-    ("start", pa.float64()),
-    ("end", pa.float64()),
-    ("text", pa.string()),
-    ("first_clip", pa.int64()),
-    ("last_clip", pa.int64()),
-])
 
 
 @dataclass
@@ -361,19 +352,6 @@ def measured_duration(video: Path, info: VideoInfo, notes: list[str],
     notes.append(message)
     report.skip(video, f"{message} (the header promises more; the readable part is kept)")
     return end
-
-
-def write_segments(path: Path, segments: list[Segment]) -> None:
-    columns = {name: [getattr(s, name) for s in segments] for name in SCHEMA.names}
-    table = pa.table(columns, schema=SCHEMA)
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
-
-
-def read_segments(path: str | Path) -> list[Segment]:
-    """Segments of one ``<id>.parquet`` (for stages and tests that read them back)."""
-    rows = pq.read_table(path).to_pylist()
-    return [Segment(**{k: row[k] for k in SCHEMA.names}) for row in rows]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from videobert.artifacts.segments import read_manifest, read_segment_table
 from videobert.config import CorpusConfig, to_dict
 from videobert.io import Skip, StageReport, atomic_path, read_json, write_json
 from videobert.sequences.tokenizer import (
@@ -41,7 +42,6 @@ SHARD_SCHEMA = pa.schema(
     ]
 )
 VIDEOS_SCHEMA = pa.schema([("video_id", pa.string()), ("visual_ids", pa.list_(pa.int32()))])
-SEGMENT_COLUMNS = ("video_id", "start", "end", "text", "first_clip", "last_clip")
 TOKENIZER_DIR = "tokenizer"  # a copy of the tokenizer, so the corpus is self-contained
 
 
@@ -101,18 +101,6 @@ def _already_done(out_dir: Path, fingerprint: dict[str, Any]) -> dict | None:
         return None
     files = [out_dir / name for name in meta.get("shards", [])] + [out_dir / "videos.parquet"]
     return meta if all(f.exists() for f in files) else None
-
-
-def read_segment_table(path: Path) -> dict[str, list]:
-    """Columns of one ``segments/<id>.parquet``; a clear error when it is not one."""
-    try:
-        table = pq.read_table(path)
-    except (OSError, pa.ArrowInvalid) as exc:
-        raise ValueError(f"not a readable Parquet file ({exc})") from exc
-    missing = [c for c in SEGMENT_COLUMNS if c not in table.column_names]
-    if missing:
-        raise ValueError(f"missing columns {missing}")
-    return {c: table.column(c).to_pylist() for c in SEGMENT_COLUMNS}
 
 
 class ShardWriter:
@@ -194,9 +182,7 @@ def run_corpus(
 
     segments_dir, codebook_dir, out_dir = Path(segments_dir), Path(codebook_dir), Path(out_dir)
     report = StageReport("corpus")
-    manifest_path = segments_dir / "manifest.json"
-    if not manifest_path.exists():
-        raise FileNotFoundError(f"{manifest_path}: no segments manifest (is ingest finished?)")
+    manifest = read_manifest(segments_dir)  # before anything else: is ingest finished?
     fingerprint = _fingerprint(segments_dir, codebook_dir, config)
     if not force and (previous := _already_done(out_dir, fingerprint)) is not None:
         _log(f"{out_dir} already holds a complete corpus for these inputs; nothing to do")
@@ -205,7 +191,7 @@ def run_corpus(
 
     n_words, words_of = codebook_words(codebook_dir)
     wanted = read_video_list(config.videos) if config.videos is not None else None
-    listed = [str(e["id"]) for e in read_json(manifest_path).get("videos", [])]
+    listed = [str(e["id"]) for e in manifest.get("videos", [])]
     # before the output folder is touched: a wrong codebook must not cost an existing corpus
     check_codebook_matches(segments_dir, codebook_dir,
                            [v for v in listed if wanted is None or v in wanted], words_of)
@@ -221,7 +207,7 @@ def run_corpus(
     writer = ShardWriter(out_dir, config.shard_size)
     n_text_tokens = n_visual_tokens = 0
     with_examples: set[str] = set()
-    entries = read_json(manifest_path).get("videos", [])
+    entries = manifest.get("videos", [])
     if wanted is not None:
         entries = [e for e in entries if str(e["id"]) in wanted]
         words_of = {v: w for v, w in words_of.items() if v in wanted}
