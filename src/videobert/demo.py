@@ -50,7 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from videobert.config import CorpusConfig, load_section
-    from videobert.evaluate import EvalConfig, run_evaluate, summary_tables
+    from videobert.evaluate import EvalConfig, run_evaluate
+    from videobert.report import summary_tables
     from videobert.sequences.corpus import run_corpus
     from videobert.synth import generate
 

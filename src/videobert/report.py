@@ -1,0 +1,193 @@
+"""The evaluation report: plots (training curves, confusion matrices) and the markdown of
+``report/README.md``, from figures ``evaluate`` has measured. Nothing here runs a model."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _log(text: str) -> None:
+    print(f"[report] {text}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Plots
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_training_curves(metrics_jsonl: Path, path: Path) -> Path | None:
+    """Per-objective training losses and held-out losses over steps."""
+    if not metrics_jsonl.exists():
+        return None
+    records = []
+    for n, line in enumerate(metrics_jsonl.read_text().splitlines(), 1):
+        try:
+            record = json.loads(line) if line.strip() else None
+        except json.JSONDecodeError:
+            record = None
+            _log(f"{metrics_jsonl} line {n} is not JSON (a run killed mid-write?); left out")
+        if isinstance(record, dict) and isinstance(record.get("step"), int | float):
+            records.append(record)
+    plt = _pyplot()
+    fig, (ax_train, ax_eval) = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, prefix in ((ax_train, "loss/"), (ax_eval, "eval/")):
+        keys = sorted({k for r in records for k in r if k.startswith(prefix) and "acc" not in k})
+        for key in keys:
+            pts = [(r["step"], r[key]) for r in records if key in r and r[key] > 0]
+            if pts:
+                ax.plot(*zip(*pts, strict=True), label=key.split("/", 1)[1], marker=".")
+        ax.set_xlabel("step")
+        ax.set_title("training loss" if prefix == "loss/" else "held-out loss")
+        ax.legend()
+    acc = [(r["step"], r["eval/alignment_acc"]) for r in records if "eval/alignment_acc" in r]
+    if acc:
+        twin = ax_eval.twinx()
+        twin.plot(*zip(*acc, strict=True), color="black", linestyle="--", label="alignment acc")
+        twin.set_ylim(0, 1)
+        twin.set_ylabel("alignment accuracy (dashed)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def plot_confusion(cm: np.ndarray, labels: list[str], title: str, path: Path) -> Path:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 5))
+    ax.imshow(cm, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    for (i, j), v in np.ndenumerate(cm):
+        if v:
+            ax.text(j, i, int(v), ha="center", va="center", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Markdown
+
+
+def bars_markdown(bars: list[Any]) -> str:
+    lines = ["| bar | ours | needed | result | figures |", "|---|---:|---:|---|---|"]
+    for b in bars:
+        lines.append(f"| {b.name} | {b.ours:.3f} | {b.target:.3f} | "
+                     f"{'met' if b.passed else '**missed**'} | {b.detail} |")
+    return "\n".join(lines) + "\n"
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for r in rows:
+        cells = [f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c]) for c in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def pretraining_summary(metrics_jsonl: Path) -> dict[str, Any]:
+    """Held-out loss per objective at the first and last evaluation, and the mean share of
+    each example type among the training examples."""
+    if not metrics_jsonl.exists():
+        return {}
+    records = [json.loads(line) for line in metrics_jsonl.read_text().splitlines() if line.strip()]
+    evals = [r for r in records if any(k.startswith("eval/") for k in r)]
+    shares = [r for r in records if "share/joint" in r]
+    out: dict[str, Any] = {"steps": max((r["step"] for r in records), default=0)}
+    if evals:
+        out["held_out_first"] = {k[5:]: v for k, v in evals[0].items() if k.startswith("eval/")}
+        out["held_out_last"] = {k[5:]: v for k, v in evals[-1].items() if k.startswith("eval/")}
+    if shares:
+        keys = [k for k in shares[0] if k.startswith("share/")]
+        out["example_share"] = {k[6:]: float(np.mean([r[k] for r in shares])) for k in keys}
+    return out
+
+
+def diagnostics_markdown(zero_shot, reliance, codebook_info, pretraining) -> str:
+    probe = zero_shot.rows[2] if len(zero_shot.rows) > 2 else None
+    feature_probe = {"verb": probe.verb_top1, "noun": probe.noun_top1} if probe else None
+    parts = [
+        "\n## Diagnostics: does the model read the video?\n",
+        "\n### Modality reliance\n", reliance.to_markdown(),
+        "\n### What the visual words keep\n", codebook_info.to_markdown(feature_probe),
+    ]
+    if pretraining.get("held_out_last"):
+        first, last = pretraining["held_out_first"], pretraining["held_out_last"]
+        share = pretraining.get("example_share", {})
+        lines = ["| objective | held-out loss, start | held-out loss, end | share of training "
+                 "examples |", "|---|---:|---:|---:|"]
+        for k in ("text", "video", "joint", "alignment"):
+            cell = f"{share[k]:.3f}" if k in share else "–"
+            lines.append(f"| {k} | {first.get(k, float('nan')):.3f} | "
+                         f"{last.get(k, float('nan')):.3f} | {cell} |")
+        if "alignment_acc" in last:
+            lines.append(f"\nHeld-out alignment accuracy {last['alignment_acc']:.3f} after "
+                         f"{pretraining['steps']} steps.")
+        parts += ["\n### Pretraining objectives\n", "\n".join(lines) + "\n"]
+    return "".join(parts)
+
+
+def render_markdown(figures, zero_shot, retrieval, forecast, captioning, data_size, bars,
+                    has_curves, has_overview, confusion_names,
+                    generations, diagnostics: str = "", noun_probe=None) -> str:
+    ft = figures["finetune"]
+    parts = [
+        "# VideoBERT evaluation report\n",
+        f"Model: `{figures['run']}/model`; ground truth: `{figures['ground_truth']}` "
+        "(val split: verb-noun combinations never seen in training).\n",
+        "## Quality bars\n", bars_markdown(bars),
+        "\n## Zero-shot action classification (the paper's Table 1 layout)\n",
+        zero_shot.to_markdown(),
+        diagnostics,
+        "\n## Captioning (the paper's Table 3 layout)\n",
+        captioning.to_markdown() if captioning is not None else "not run (no features)\n",
+        "\n## Text -> video retrieval\n", retrieval.to_markdown(),
+        "\n## Text -> video generation (does the storyboard show the named noun?)\n",
+        noun_probe.to_markdown() if noun_probe is not None else "not scored (no features)\n",
+        "\n## Forecasting\n", forecast.to_markdown(),
+        f"\n## Fine-tuning ({ft['label']} classifier on the pretrained model)\n",
+        table([{"split": k, **{m: ft[k][m] for m in ("n_steps", "top1", "top5",
+                                                     "chance_top1")}} for k in ("train", "val")],
+               ["split", "n_steps", "top1", "top5", "chance_top1"]),
+        "\n## Pretraining data size (zero-shot, cross-modal)\n",
+        table(data_size, ["corpus", "verb_top1", "verb_top5", "noun_top1", "noun_top5"]),
+    ]
+    parts.append("\n## Pictures\n")
+    if has_curves:
+        parts.append("![training curves](training_curves.png)\n")
+    parts += [f"![{n}]({n})\n" for n in confusion_names]
+    parts += [f"![text to video]({Path(g['storyboard']).name})\n" for g in generations
+              if "storyboard" in g]
+    parts += [f"![forecast]({Path(p).name})\n" for p in forecast.storyboards]
+    if has_overview:
+        parts.append("![codebook exemplars](codebook_exemplars.jpg)\n")
+    return "".join(parts)
+
+
+def summary_tables(report_dir: str | Path) -> str:
+    """The report's key sections, for printing at the end of a run."""
+    keep, out = False, []
+    for line in (Path(report_dir) / "README.md").read_text().splitlines():
+        if line.startswith("## "):
+            keep = line[3:].startswith(("Quality bars", "Zero-shot", "Diagnostics", "Captioning",
+                                        "Text -> video", "Pretraining data size"))
+        if keep:
+            out.append(line)
+    return "\n".join(out)
