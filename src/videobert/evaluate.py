@@ -1,9 +1,10 @@
 """`videobert evaluate RUN`: every downstream task on a dataset with ground truth -> `report/`.
 
-The report (`videobert.report` renders it) holds the paper's tables (zero-shot classification, captioning, retrieval,
-forecasting, fine-tuning, pretraining data size), PNG plots (training curves, confusion
-matrices, storyboards, codebook exemplars), the quality bars with pass/miss, and a JSON of
-every figure. Like every task, this depends on ``model/`` and ``tasks/``, never on ``train/``.
+The report (rendered by ``videobert.report``) holds the paper's tables (zero-shot
+classification, captioning, retrieval, forecasting, fine-tuning, pretraining data size), PNG
+plots (training curves, confusion matrices, storyboards, codebook exemplars), the quality bars
+with pass/miss, and a JSON of every figure. Like every task, this depends on ``model/`` and
+``tasks/``, never on ``train/``.
 """
 
 from __future__ import annotations
