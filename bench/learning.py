@@ -28,7 +28,7 @@ RECIPES: dict[str, list[str]] = {
                "data.negative_prob=0.5", "data.negative_start=0", "data.concat_prob=0.3",
                "data.joint_text_side=0", "data.joint_video_side=0",
                "data.masking.whole_word=false", "train.steps=300"],
-    "default": [],  # src/videobert/presets/tiny.yaml as shipped
+    "default": [],  # src/videobert/configs/tiny.yaml as shipped
     # the ablations behind the default (docs/benchmarks.md, "Learning from video")
     "paper mix, one-side masking at 15%": [
         "data.text_prob=0.25", "data.video_prob=0.25", "data.joint_prob=0.5",

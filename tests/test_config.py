@@ -35,7 +35,7 @@ def test_vocab_layout_partitions_ids():
 def test_presets_ship_inside_the_package():
     import importlib.resources
 
-    shipped = importlib.resources.files("videobert") / "presets"
+    shipped = importlib.resources.files("videobert") / "configs"
     names = {p.name for p in shipped.iterdir()}
     assert {"tiny.yaml", "demo.yaml", "base.yaml", "paper.yaml"} <= names
 
@@ -55,7 +55,7 @@ def test_a_wheel_carries_the_presets(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     (wheel,) = tmp_path.glob("videobert-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "videobert/presets/tiny.yaml" in names
+    assert "videobert/configs/tiny.yaml" in names
 
 
 def test_a_preset_extends_another(tmp_path):

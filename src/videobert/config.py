@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-CONFIG_DIR = Path(__file__).resolve().parent / "presets"  # shipped inside the package
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"  # shipped inside the package
 T = TypeVar("T")
 
 

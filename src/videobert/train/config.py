@@ -1,7 +1,7 @@
 """The pretraining config: three sections of a preset (``model``, ``data``, ``train``).
 
 ``load_pretrain_config("tiny", ["train.lr=3e-4", "data.max_len=64"])`` reads
-``videobert/presets/tiny.yaml`` and applies dotted overrides; each override names its section.
+``videobert/configs/tiny.yaml`` and applies dotted overrides; each override names its section.
 """
 
 from __future__ import annotations
