@@ -159,6 +159,35 @@ def test_a_killed_run_loses_only_the_video_in_flight(tmp_path, media, i3d):
     assert (out / "c.npy").exists() and (out / "manifest.json").exists()
 
 
+def test_an_earlier_run_s_manifest_does_not_pass_for_a_run_with_more_videos(
+        tmp_path, media, i3d):
+    """features for a and b are complete; ingest then lists c too and the run is killed
+    before c is done: the old manifest (a and b only) must not say the folder is finished."""
+    first, out = tmp_path / "first", tmp_path / "features"
+    first.mkdir()
+    run_features(_segments(first, media, names=("a", "b")), out, _config(), backbone=i3d,
+                 progress=False)
+    assert (out / "manifest.json").exists()
+
+    class Dies:
+        name, dim, weights, size = i3d.name, i3d.dim, i3d.weights, SIZE
+        preprocess = staticmethod(i3d.preprocess)
+
+        def forward_features(self, x):
+            raise KeyboardInterrupt
+
+    seg = _segments(tmp_path, media, names=("a", "b", "c"))
+    with pytest.raises(KeyboardInterrupt):
+        run_features(seg, out, _config(), backbone=Dies(), progress=False)
+    assert not (out / "manifest.json").exists()
+    from videobert.artifacts.features import read_features_manifest
+
+    with pytest.raises(FileNotFoundError, match="is it finished"):
+        read_features_manifest(out)  # what the codebook stage reads first
+    run_features(seg, out, _config(), backbone=i3d, progress=False)
+    assert set(json.loads((out / "manifest.json").read_text())["videos"]) == {"a", "b", "c"}
+
+
 def test_corrupt_video_is_skipped_reported_and_sets_the_exit_code(
     tmp_path, media, capsys, i3d
 ):

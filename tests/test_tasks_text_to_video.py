@@ -210,7 +210,7 @@ def test_words_seen_only_in_val_videos_are_not_scored(world):
 
 
 def test_evaluate_generates_every_val_caption_and_draws_only_a_few(world, tmp_path):
-    from videobert.evaluate import EvalConfig, _generate
+    from videobert.tasks.registry import TaskConfig, TaskData, text_to_video
     from videobert.tasks.steps import load_ground_truth
 
     tok = make_tokenizer()
@@ -218,10 +218,17 @@ def test_evaluate_generates_every_val_caption_and_draws_only_a_few(world, tmp_pa
     egg_word = _words_showing_only(world, "egg")[0]
     train = [s for s in world.steps if s.split == "train"]
     val = [s for s in world.steps if s.split == "val"]
-    cfg = EvalConfig(n_storyboards=2, max_generations=5)
-    rows, score = _generate(_noun_rig(tok, layout, dict.fromkeys(NOUNS, [egg_word])), tok,
-                            load_ground_truth(world.ground_truth), train, val,
-                            world.video_words, world.features, cfg, world.codebook, tmp_path)
+    cfg = TaskConfig(n_storyboards=2, max_generations=5)
+    rig = _noun_rig(tok, layout, dict.fromkeys(NOUNS, [egg_word]))
+    gt = load_ground_truth(world.ground_truth)
+
+    def run(steps, features):
+        data = TaskData(tmp_path / "model", rig, tok, world.codebook, gt, train, steps,
+                        world.video_words, features, tmp_path)
+        return text_to_video(data, cfg)
+
+    outcome = run(val, world.features)
+    rows, score = outcome.figures["generations"], outcome.result
     captions = list(dict.fromkeys(s.caption for s in val))
     assert len(captions) == 6 and [r["sentence"] for r in rows] == [
         f"now let me show you how to {c}" for c in captions[:5]]
@@ -229,8 +236,9 @@ def test_evaluate_generates_every_val_caption_and_draws_only_a_few(world, tmp_pa
     assert ["storyboard" in r for r in rows] == [True, True, False, False, False]
     assert sorted(p.name for p in tmp_path.glob("text2video_*.png")) == [
         "text2video_00.png", "text2video_01.png"]
+    assert [p.name for p in outcome.pictures] == ["text2video_00.png", "text2video_01.png"]
     # every word is the egg word: hits are exactly the words of the one egg sentence
     assert len(score.generations) == 5 and sum(score.hits) == 8
-    assert _generate(_noun_rig(tok, layout, dict.fromkeys(NOUNS, [egg_word])), tok,
-                     load_ground_truth(world.ground_truth), train, val[:1], world.video_words,
-                     None, cfg, world.codebook, tmp_path)[1] is None  # no features: no score
+    assert outcome.figures["noun_probe"] == score.to_dict()
+    no_features = run(val[:1], None)
+    assert no_features.result is None and no_features.figures["noun_probe"] is None

@@ -21,29 +21,14 @@ import numpy as np
 from videobert.io import atomic_path, read_json, write_json
 from videobert.report import (
     diagnostics_markdown,
-    plot_confusion,
     plot_training_curves,
     pretraining_summary,
     render_markdown,
     summary_tables,
 )
-from videobert.vocab import PROMPT
+from videobert.tasks.registry import TaskConfig
 
-
-@dataclasses.dataclass(frozen=True)
-class EvalConfig:
-    device: str = "cpu"
-    batch_size: int = 64
-    max_queries: int = 100  # retrieval: queries = gallery = this many val steps
-    forecast_horizon: int = 3
-    n_storyboards: int = 3
-    # text->video: distinct val captions generated and scored (only n_storyboards are drawn);
-    # a few sentences x 8 words is too few for the noun-probe figure to have a usable interval
-    max_generations: int = 30
-    caption_epochs: int = 30
-    finetune_epochs: int = 10
-    finetune_label: str = "verb"
-    seed: int = 0
+EvalConfig = TaskConfig  # the preset's evaluate section: every task's settings
 
 
 @dataclasses.dataclass
@@ -111,67 +96,6 @@ def check_inputs(run_dir: Path, ground_truth: Path, features_dir: Path | None,
         return resolve_words(words_dir, run_dir / "model")
     except FileNotFoundError as exc:
         raise EvaluateInputError(str(exc)) from exc
-
-
-# ---------------------------------------------------------------------------------------------
-# The tasks
-
-
-def _zero_shot(model, tokenizer, gt, train, val, features_dir, cfg: EvalConfig, out: Path):
-    from videobert.tasks.zero_shot import evaluate_zero_shot
-
-    result = evaluate_zero_shot(model, tokenizer, val, gt.verbs, gt.nouns,
-                                train_steps=train, features_dir=features_dir,
-                                batch_size=cfg.batch_size)
-    plots = [
-        plot_confusion(np.asarray(result.cross_modal_confusion[what]), list(labels),
-                       f"zero-shot {what}s (cross-modal), val", out / f"confusion_{what}.png")
-        for what, labels in (("verb", gt.verbs), ("noun", gt.nouns))
-    ]
-    return result, plots
-
-
-def _forecast(model, video_words, train, val, cfg: EvalConfig, codebook_dir: Path, out: Path):
-    from videobert.tasks.forecasting import evaluate_forecasting, forecast_examples, word_counts
-
-    n_visual = model.layout.n_visual
-    counts = word_counts((video_words[v] for v in {s.video_id for s in train}), n_visual)
-    examples = forecast_examples(val, video_words, horizon=cfg.forecast_horizon)
-    return evaluate_forecasting(model, examples, counts, cfg.batch_size, out,
-                                codebook_dir / "exemplars", cfg.n_storyboards)
-
-
-def _generate(model, tokenizer, gt, train, val, video_words, features_dir: Path | None,
-              cfg: EvalConfig, codebook_dir: Path, out: Path):
-    """Generations for the distinct val captions (each with the noun of its first step), the
-    first ``n_storyboards`` drawn, and their noun-probe score (``None`` without features)."""
-    from videobert.tasks.text_to_video import (
-        generate_visual_words,
-        render_generation,
-        score_noun_probe,
-    )
-
-    named = {}
-    for step in val:
-        named.setdefault(step.caption, step.noun)
-    sentences = list(named)[: cfg.max_generations]
-    generations, rows = [], []
-    for i, sentence in enumerate(sentences):
-        g = generate_visual_words(model, tokenizer, f"{PROMPT} {sentence}")
-        row = {**g.to_dict(), "noun": named[sentence]}
-        if i < cfg.n_storyboards:
-            path = render_generation(g, out / f"text2video_{i:02d}.png",
-                                     codebook_dir / "exemplars")
-            row["storyboard"] = str(path)
-        generations.append(g)
-        rows.append(row)
-    score = None
-    scored = [(g, named[s]) for g, s in zip(generations, sentences, strict=True)
-              if named[s] in gt.nouns]  # a noun outside the list has no probe class
-    if features_dir is not None and scored:
-        score = score_noun_probe([g for g, _ in scored], [n for _, n in scored], train,
-                                 video_words, features_dir, gt.nouns, seed=cfg.seed)
-    return rows, score
 
 
 def _data_size_rows(extra_runs: dict[str, Path], main_label: str, main_zero_shot, gt, val,
@@ -271,19 +195,8 @@ def run_evaluate(
     words from ``words_dir`` (default: the codebook the model was trained with); write ``out``
     (default ``run_dir/report``) and return every figure."""
     from videobert.artifacts.words import VisualWords
-    from videobert.diagnostics.codebook_info import codebook_information
-    from videobert.diagnostics.reliance import modality_reliance
-    from videobert.tasks.captioning import CaptionTrainConfig, evaluate_captioning
-    from videobert.tasks.finetune import (
-        FinetuneConfig,
-        VideoBertClassifier,
-        evaluate_classifier,
-        label_classes,
-        labelled,
-        train_classifier,
-    )
     from videobert.tasks.inputs import load_model_folder
-    from videobert.tasks.retrieval import evaluate_retrieval
+    from videobert.tasks.registry import TASKS, TaskData
     from videobert.tasks.steps import load_ground_truth, load_steps
 
     cfg = config or EvalConfig()
@@ -319,58 +232,20 @@ def run_evaluate(
         _log(f"{name} done in {timings[name]} s")
         return result
 
-    zero_shot, confusion_plots = timed(
-        "zero-shot", lambda: _zero_shot(model, tokenizer, gt, train, val, features, cfg, out))
-    figures["zero_shot"] = zero_shot.to_dict()
-
-    reliance = timed("modality reliance", lambda: modality_reliance(
-        model, tokenizer, val, gt.verbs, gt.nouns, batch_size=cfg.batch_size, seed=cfg.seed))
-    figures["modality_reliance"] = reliance.to_dict()
-    codebook_info = timed("codebook information", lambda: codebook_information(
-        train, val, gt.verbs, gt.nouns, model.layout.n_visual))
-    figures["codebook_information"] = codebook_info.to_dict()
+    data = TaskData(run_dir / "model", model, tokenizer, codebook_dir, gt, train, val,
+                    video_words, features, out)
+    outcomes = {}
+    for task in TASKS.values():
+        if task.needs_features and features is None:
+            _log(f"no features folder: {task.title} skipped (pass features_dir)")
+            continue
+        outcomes[task.name] = timed(task.title, lambda task=task: task.run(data, cfg))
+        figures[task.name] = outcomes[task.name].figures
     pretraining = pretraining_summary(run_dir / "metrics.jsonl")
     figures["pretraining"] = pretraining
-
-    retrieval = timed("retrieval", lambda: evaluate_retrieval(
-        model, tokenizer, val, cfg.max_queries, cfg.batch_size, seed=cfg.seed))
-    figures["retrieval"] = retrieval.to_dict()
-
-    generations, noun_probe = timed("text->video", lambda: _generate(
-        model, tokenizer, gt, train, val, video_words, features, cfg, codebook_dir, out))
-    figures["text_to_video"] = {
-        "generations": generations,
-        "noun_probe": noun_probe.to_dict() if noun_probe is not None else None,
-    }
-
-    forecast = timed("forecasting", lambda: _forecast(
-        model, video_words, train, val, cfg, codebook_dir, out))
-    figures["forecasting"] = forecast.to_dict()
-
-    captioning = None
-    if features is not None:
-        captioning = timed("captioning", lambda: evaluate_captioning(
-            model, tokenizer, train, val, features, gt,
-            config=CaptionTrainConfig(epochs=cfg.caption_epochs, seed=cfg.seed),
-            device=cfg.device, progress=True, video_words=video_words))
-        figures["captioning"] = captioning.to_dict()
-    else:
-        _log("no features folder: captioning skipped (pass features_dir)")
-
-    def finetune():
-        ft_cfg = FinetuneConfig(epochs=cfg.finetune_epochs, seed=cfg.seed, pooling="mean")
-        labels = label_classes(train, gt, cfg.finetune_label)
-        ft_model, _, _ = load_model_folder(run_dir / "model", cfg.device)
-        classifier = VideoBertClassifier(ft_model, labels, pooling=ft_cfg.pooling,
-                                         dropout=ft_cfg.dropout, label_name=cfg.finetune_label)
-        kept, targets, _ = labelled(classifier, train, gt)
-        losses = train_classifier(classifier, classifier.examples(kept), targets.tolist(),
-                                  ft_cfg, progress=True)
-        return {"label": cfg.finetune_label, "losses": losses,
-                "train": evaluate_classifier(classifier, train, gt, cfg.batch_size),
-                "val": evaluate_classifier(classifier, val, gt, cfg.batch_size)}
-
-    figures["finetune"] = timed("fine-tuning", finetune)
+    zero_shot = outcomes["zero_shot"].result
+    captioning = outcomes["captioning"].result if "captioning" in outcomes else None
+    noun_probe = outcomes["text_to_video"].result
 
     data_size = timed("data size", lambda: _data_size_rows(
         extra_runs or {}, main_label, zero_shot, gt, val, cfg))
@@ -381,16 +256,19 @@ def run_evaluate(
     if overview.exists():
         shutil.copyfile(overview, out / "codebook_exemplars.jpg")
 
+    retrieval = outcomes["retrieval"].result
     bars = quality_bars(zero_shot, captioning, retrieval, data_size, noun_probe)
     figures["quality_bars"] = [dataclasses.asdict(b) for b in bars]
     figures["timings_s"] = timings
     write_json(out / "figures.json", figures)
 
-    md = render_markdown(figures, zero_shot, retrieval, forecast, captioning, data_size, bars,
-                         curves is not None, overview.exists(),
-                         [p.name for p in confusion_plots], generations,
-                         diagnostics_markdown(zero_shot, reliance, codebook_info, pretraining),
-                         noun_probe)
+    md = render_markdown(
+        figures, zero_shot, retrieval, outcomes["forecasting"].result, captioning, data_size,
+        bars, curves is not None, overview.exists(),
+        [p.name for p in outcomes["zero_shot"].pictures], figures["text_to_video"]["generations"],
+        diagnostics_markdown(zero_shot, outcomes["modality_reliance"].result,
+                             outcomes["codebook_information"].result, pretraining),
+        noun_probe)
     with atomic_path(out / "README.md") as tmp:
         tmp.write_text(md)
     _log(f"report written to {out} in {time.perf_counter() - began:.0f} s")

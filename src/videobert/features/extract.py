@@ -215,6 +215,14 @@ def _header(config: FeaturesConfig, grid: ClipGrid, backbone: str, weights: str,
     }
 
 
+def _withdraw_manifests(out: Path, shard: tuple[int, int]) -> None:
+    """The folder is incomplete again: remove the merged manifest and this shard's, so that no
+    later stage takes the features of an earlier run with fewer videos for finished ones
+    (they are written again when every video is done)."""
+    for path in (out / MANIFEST, out / shard_manifest_name(*shard)):
+        path.unlink(missing_ok=True)
+
+
 def _check_same_run(out: Path, header: dict[str, Any]) -> None:
     """Refuse to mix features of another backbone/size/clip grid into an existing folder."""
     keys = ("backbone", "weights", "fps", "clip_frames", "size")
@@ -339,6 +347,8 @@ def run_features(
     _drop_stale(out, mine)
     todo = [j for j in mine if npy_rows(out / f"{j.id}.npy") is None]
     done_before = len(mine) - len(todo)
+    if todo:  # an earlier run's manifest (fewer videos) must not pass for this one's
+        _withdraw_manifests(out, shard)
     print(f"[features] {backbone.name} ({backbone.weights}), {config.size}px, {precision}, "
           f"shard {shard[0]}/{shard[1]}: {len(todo)} videos to do, {done_before} already done",
           file=sys.stderr, flush=True)
