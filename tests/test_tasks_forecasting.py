@@ -155,6 +155,7 @@ def test_task_data_loads_a_model_folder_and_its_codebook(world, tmp_path, capsys
         load_task_data(folder, world.ground_truth)
     from videobert.cli import main
 
+    capsys.readouterr()  # only what the verb itself writes below
     assert main(["forecast", "--model", str(folder), "--ground-truth",
                  str(world.ground_truth), "--out", str(tmp_path / "r")]) == 1
     err = capsys.readouterr().err.strip().splitlines()

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from videobert.io import atomic_path, read_json, write_json
+from videobert.log import get_logger
 from videobert.report import (
     diagnostics_markdown,
     plot_training_curves,
@@ -40,8 +41,8 @@ class Bar:
     detail: str
 
 
-def _log(text: str) -> None:
-    print(f"[evaluate] {text}", flush=True)
+_LOG = get_logger("evaluate")
+
 
 
 class EvaluateInputError(ValueError):
@@ -217,19 +218,19 @@ def run_evaluate(
     if not val or not train:
         raise ValueError(f"{ground_truth}: need train and val steps with visual words "
                          f"(got {len(train)} train, {len(val)} val)")
-    _log(f"{len(train)} train / {len(val)} val steps; {len(left_out)} left out; "
-         f"features {features}")
+    _LOG.info(f"{len(train)} train / {len(val)} val steps; {len(left_out)} left out; "
+              f"features {features}")
 
     figures: dict[str, Any] = {"run": str(run_dir), "ground_truth": str(ground_truth),
                                "words": str(words.folder)}
     timings: dict[str, float] = {}
 
     def timed(name, fn):
-        _log(f"{name} ...")
+        _LOG.info(f"{name} ...")
         t = time.perf_counter()
         result = fn()
         timings[name] = round(time.perf_counter() - t, 1)
-        _log(f"{name} done in {timings[name]} s")
+        _LOG.info(f"{name} done in {timings[name]} s")
         return result
 
     data = TaskData(run_dir / "model", model, tokenizer, codebook_dir, gt, train, val,
@@ -237,7 +238,7 @@ def run_evaluate(
     outcomes = {}
     for task in TASKS.values():
         if task.needs_features and features is None:
-            _log(f"no features folder: {task.title} skipped (pass features_dir)")
+            _LOG.info(f"no features folder: {task.title} skipped (pass features_dir)")
             continue
         outcomes[task.name] = timed(task.title, lambda task=task: task.run(data, cfg))
         figures[task.name] = outcomes[task.name].figures
@@ -271,7 +272,7 @@ def run_evaluate(
         noun_probe)
     with atomic_path(out / "README.md") as tmp:
         tmp.write_text(md)
-    _log(f"report written to {out} in {time.perf_counter() - began:.0f} s")
+    _LOG.info(f"report written to {out} in {time.perf_counter() - began:.0f} s")
     return figures
 
 

@@ -8,12 +8,9 @@ import dataclasses
 import errno
 import json
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-from tqdm import tqdm
 
 EXIT_FAILED = 1  # failed outright: bad input, output that cannot be written
 EXIT_USAGE = 2  # bad arguments or config values (like argparse's usage errors)
@@ -56,13 +53,6 @@ class Skip:
     reason: str
 
 
-def console(message: str) -> None:
-    """Print a line on stderr without breaking an active tqdm progress bar (``tqdm.write``
-    clears the bar, prints, and redraws it; without a bar it is a plain print)."""
-    tqdm.write(message, file=sys.stderr)
-    sys.stderr.flush()
-
-
 class StageReport:
     """Collects skipped inputs and notes; prints each as it happens and a summary at the end."""
 
@@ -72,13 +62,17 @@ class StageReport:
         self.notes: list[str] = []  # about the run as a whole (nothing skipped)
 
     def skip(self, file: str | Path, reason: str) -> None:
+        from videobert.log import get_logger
+
         item = Skip(str(file), reason)
         self.skipped.append(item)
-        console(f"[{self.stage}] skipped {item.file}: {item.reason}")
+        get_logger(self.stage).warning(f"skipped {item.file}: {item.reason}")
 
     def note(self, message: str) -> None:
+        from videobert.log import get_logger
+
         self.notes.append(message)
-        console(f"[{self.stage}] {message}")
+        get_logger(self.stage).warning(message)
 
     def to_list(self) -> list[dict[str, str]]:
         return [dataclasses.asdict(s) for s in self.skipped]
@@ -86,9 +80,15 @@ class StageReport:
     def exit_code(self) -> int:
         return EXIT_SKIPPED if self.skipped else 0
 
-    def summary(self, done: int, what: str = "videos") -> str:
-        line = f"[{self.stage}] {done} {what} done, {len(self.skipped)} skipped"
-        return line + ("" if not self.skipped else " (see manifest.json for reasons)")
+    def summary(self, done: int, what: str = "videos", record: str = "manifest.json") -> str:
+        line = f"{done} {what} done, {len(self.skipped)} skipped"
+        return line + ("" if not self.skipped else f" (see {record} for reasons)")
+
+    def finish(self, done: int, what: str = "videos", record: str = "manifest.json") -> None:
+        """Log the summary line (``[stage] N videos done, M skipped ...``)."""
+        from videobert.log import get_logger
+
+        get_logger(self.stage).info(self.summary(done, what, record))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,11 +20,11 @@ from typing import Any
 from videobert.cli_options import add_device_argument
 from videobert.config import FeaturesConfig, IngestConfig
 from videobert.io import EXIT_FAILED, StageReport, read_json
+from videobert.log import get_logger
 from videobert.pipeline import PipelinePaths
 
+_LOG = get_logger("prepare")
 
-def _log(message: str) -> None:
-    print(f"[prepare] {message}", file=sys.stderr, flush=True)
 
 
 def recorded_settings(model_dir: str | Path) -> tuple[IngestConfig, FeaturesConfig]:
@@ -50,8 +50,8 @@ def recorded_settings(model_dir: str | Path) -> tuple[IngestConfig, FeaturesConf
     )
     weights = meta.get("weights")
     if weights and weights != "random" and not Path(weights).exists():
-        _log(f"the recorded {backbone} weights {weights} are not on this machine: using the "
-             "backbone's default weights")
+        _LOG.info(f"the recorded {backbone} weights {weights} are not on this machine: using the "
+                  "backbone's default weights")
         weights = None
     features = dataclasses.replace(FeaturesConfig(), backbone=str(backbone), weights=weights,
                                    size=int(meta.get("size") or FeaturesConfig().size))
@@ -76,13 +76,13 @@ def run_prepare(
     if not asr:
         ingest = dataclasses.replace(ingest, asr=False)
     paths = PipelinePaths(Path(out))
-    _log(f"clips of {ingest.clip_frames} frames at {ingest.fps:g} fps; features "
-         f"{features.backbone} at {features.size} px")
+    _LOG.info(f"clips of {ingest.clip_frames} frames at {ingest.fps:g} fps; features "
+              f"{features.backbone} at {features.size} px")
     reports = {"ingest": run_ingest(videos, paths.segments, ingest, progress=progress)}
     reports["features"] = run_features(paths.segments, paths.features, features, device=device,
                                        progress=progress)
     reports["assign"] = run_assign(Path(model_dir) / "codebook", paths.features, paths.words)
-    _log(f"visual words of the new videos: {paths.words} (pass it to a task as --words)")
+    _LOG.info(f"visual words of the new videos: {paths.words} (pass it to a task as --words)")
     return reports
 
 

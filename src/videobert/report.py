@@ -4,15 +4,15 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from videobert.log import get_logger
 
-def _log(text: str) -> None:
-    print(f"[report] {text}", file=sys.stderr, flush=True)
+_LOG = get_logger("report")
+
 
 
 # ---------------------------------------------------------------------------------------------
@@ -38,7 +38,7 @@ def plot_training_curves(metrics_jsonl: Path, path: Path) -> Path | None:
             record = json.loads(line) if line.strip() else None
         except json.JSONDecodeError:
             record = None
-            _log(f"{metrics_jsonl} line {n} is not JSON (a run killed mid-write?); left out")
+            _LOG.info(f"{metrics_jsonl} line {n} is not JSON (a run killed mid-write?); left out")
         if isinstance(record, dict) and isinstance(record.get("step"), int | float):
             records.append(record)
     plt = _pyplot()

@@ -150,8 +150,10 @@ def resolve_words(words: str | Path | None, model_dir: str | Path) -> Path:
     meta_path = codebook / META_FILE
     fit = read_json(meta_path).get(FIT_FOLDER_KEY) if meta_path.is_file() else None
     if fit and VisualWords.exists(fit):
-        print(f"[tasks] visual words from {fit}, the codebook this model was trained with "
-              "(--words DIR for other videos)", flush=True)
+        from videobert.log import get_logger
+
+        get_logger("tasks").info(f"visual words from {fit}, the codebook this model was "
+                                 "trained with (--words DIR for other videos)")
         return Path(fit)
     raise FileNotFoundError(
         f"no visual words for the data: give --words DIR (`videobert prepare {model_dir} "

@@ -24,8 +24,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from videobert.io import atomic_path, write_json
+from videobert.log import get_logger
 from videobert.tasks.steps import GroundTruth, load_ground_truth, overlapping_clips
 from videobert.visual_words.hkmeans import CENTROIDS_FILE, META_FILE
+
+_LOG = get_logger("codebook")
 
 REST_WORD = 0
 
@@ -107,8 +110,8 @@ def write_oracle_codebook(
         "vocabulary": vocabulary,
     }
     write_json(out / META_FILE, meta)  # last: a folder with meta.json is complete
-    print(f"[codebook] oracle: {n_words} words ({len(gt.verbs)} verbs, {len(gt.nouns)} nouns, "
-          f"rest) over {meta['n_clips']} clips of {len(words)} videos -> {out}", file=sys.stderr)
+    _LOG.info(f"oracle: {n_words} words ({len(gt.verbs)} verbs, {len(gt.nouns)} nouns, "
+              f"rest) over {meta['n_clips']} clips of {len(words)} videos -> {out}")
     return meta
 
 

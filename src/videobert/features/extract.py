@@ -41,6 +41,9 @@ from videobert.config import FeaturesConfig, to_dict
 from videobert.features.partial import drop_partial, load_partial, save_partial
 from videobert.fingerprint import stale_outputs
 from videobert.io import StageReport, atomic_path, read_json, write_json
+from videobert.log import get_logger
+
+_LOG = get_logger("features")
 
 if TYPE_CHECKING:
     from videobert.features.backbones import Backbone
@@ -267,8 +270,8 @@ def _finish(out: Path, header: dict[str, Any], jobs: list[VideoJob], mine: list[
         merged["skipped"] += part["skipped"]
         merged["dim"] = merged["dim"] or part.get("dim")
     if covered != {j.id for j in jobs}:
-        print(f"[features] shard manifests in {out} do not cover the segments manifest's "
-              "videos; not merging (rerun the missing shards)", file=sys.stderr)
+        _LOG.info(f"shard manifests in {out} do not cover the segments manifest's "
+                  "videos; not merging (rerun the missing shards)")
         return
     order = {j.id: k for k, j in enumerate(jobs)}
     merged["videos"] = dict(sorted(merged["videos"].items(), key=lambda kv: order[kv[0]]))
@@ -349,15 +352,13 @@ def run_features(
     done_before = len(mine) - len(todo)
     if todo:  # an earlier run's manifest (fewer videos) must not pass for this one's
         _withdraw_manifests(out, shard)
-    print(f"[features] {backbone.name} ({backbone.weights}), {config.size}px, {precision}, "
-          f"shard {shard[0]}/{shard[1]}: {len(todo)} videos to do, {done_before} already done",
-          file=sys.stderr, flush=True)
+    _LOG.info(f"{backbone.name} ({backbone.weights}), {config.size}px, {precision}, "
+              f"shard {shard[0]}/{shard[1]}: {len(todo)} videos to do, {done_before} already done")
     settings = partial_settings(header, config.batch_size, precision)
     resumed = {j.id: rows for j in todo if (rows := load_partial(out, j.id, settings)) is not None}
     if resumed:
-        print(f"[features] resuming {len(resumed)} video(s) from partial features: "
-              + ", ".join(f"{vid} at clip {len(rows)}" for vid, rows in resumed.items()),
-              file=sys.stderr, flush=True)
+        _LOG.info(f"resuming {len(resumed)} video(s) from partial features: "
+                  + ", ".join(f"{vid} at clip {len(rows)}" for vid, rows in resumed.items()))
     loader = DataLoader(
         VideoClips(todo, grid, config.size, config.batch_size,
                    starts={vid: len(rows) for vid, rows in resumed.items()}),
@@ -379,7 +380,7 @@ def run_features(
             lambda n: f"{n + done_before}/{len(mine)}",
         )
     _finish(out, header, jobs, mine, shard, report)
-    print(report.summary(n_done + done_before), file=sys.stderr, flush=True)
+    report.finish(n_done + done_before)
     return report
 
 
@@ -467,8 +468,8 @@ def _write_video(job: VideoJob, parts: list[np.ndarray], error: str | None, out:
         report.skip(job.path, "features are not finite (overflow in float16?)")
         return False
     if len(array) != job.n_clips:
-        print(f"[features] {job.id}: {len(array)} clips decoded, the segments manifest "
-              f"says {job.n_clips}", file=sys.stderr, flush=True)
+        _LOG.info(f"{job.id}: {len(array)} clips decoded, the segments manifest "
+                  f"says {job.n_clips}")
     save_npy(out / f"{job.id}.npy", array)
     return True
 
@@ -522,7 +523,7 @@ def _import_npy(npy_dir: Path, out: Path, config: FeaturesConfig, grid: ClipGrid
     header["dim"] = dim
     _finish(out, header, jobs, mine, shard, report)
     n = sum(npy_rows(out / f"{j.id}.npy") is not None for j in mine)
-    print(report.summary(n), file=sys.stderr, flush=True)
+    report.finish(n)
     return report
 
 

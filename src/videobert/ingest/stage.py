@@ -14,7 +14,6 @@ import dataclasses
 import json
 import os
 import re
-import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,11 +45,14 @@ from videobert.ingest.video import (
     probe,
     stream_end,
 )
-from videobert.io import StageReport, console, read_json, write_json
+from videobert.io import StageReport, read_json, write_json
+from videobert.log import get_logger
 
 VIDEO_SUFFIXES = (".mp4", ".webm", ".mkv", ".avi", ".mov", ".m4v", ".gif", ".mpg", ".mpeg",
                   ".flv", ".wmv", ".ts", ".3gp", ".ogv")
 MANIFEST_SUFFIXES = (".csv", ".jsonl")
+
+_LOG = get_logger("ingest")
 
 
 @dataclass
@@ -236,7 +238,7 @@ class _Asr:
             asr.load_model(self.model)
         except Exception as exc:  # missing package or model: report once, carry on
             self.enabled, self.error = False, f"speech recognition unavailable: {exc}"
-            console(f"[ingest] {self.error}")
+            _LOG.warning(self.error)
             return None
         try:
             return asr.transcribe(video, model=self.model, audio_stream=audio_stream)
@@ -261,7 +263,7 @@ def _read_subtitle(path: Path, report: StageReport, notes: list[str]) -> list[Cu
             report.skip(path, str(w.message))
         elif issubclass(w.category, CharsetWarning):
             notes.append(str(w.message))
-            console(f"[ingest] warning: {w.message}")
+            _LOG.warning(f"warning: {w.message}")
     return cues
 
 
@@ -453,5 +455,5 @@ def run_ingest(
     if asr.error:
         manifest["asr_error"] = asr.error
     write_json(out / "manifest.json", manifest)  # last: its presence means the stage finished
-    print(report.summary(len(entries)), file=sys.stderr, flush=True)
+    report.finish(len(entries))
     return report

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import pyarrow.parquet as pq
 from videobert.artifacts.segments import read_manifest, read_segment_table
 from videobert.config import CorpusConfig, to_dict
 from videobert.io import Skip, StageReport, atomic_path, read_json, write_json
+from videobert.log import get_logger
 from videobert.sequences.tokenizer import (
     BUNDLED_NAME,
     encode_texts,
@@ -45,8 +45,8 @@ VIDEOS_SCHEMA = pa.schema([("video_id", pa.string()), ("visual_ids", pa.list_(pa
 TOKENIZER_DIR = "tokenizer"  # a copy of the tokenizer, so the corpus is self-contained
 
 
-def _log(message: str) -> None:
-    print(f"[corpus] {message}", file=sys.stderr, flush=True)
+_LOG = get_logger("corpus")
+
 
 
 def codebook_words(codebook_dir: Path) -> tuple[int, dict[str, np.ndarray]]:
@@ -185,7 +185,7 @@ def run_corpus(
     manifest = read_manifest(segments_dir)  # before anything else: is ingest finished?
     fingerprint = _fingerprint(segments_dir, codebook_dir, config)
     if not force and (previous := _already_done(out_dir, fingerprint)) is not None:
-        _log(f"{out_dir} already holds a complete corpus for these inputs; nothing to do")
+        _LOG.info(f"{out_dir} already holds a complete corpus for these inputs; nothing to do")
         report.skipped.extend(Skip(**item) for item in previous.get("skipped", []))
         return report
 
@@ -211,7 +211,7 @@ def run_corpus(
     if wanted is not None:
         entries = [e for e in entries if str(e["id"]) in wanted]
         words_of = {v: w for v, w in words_of.items() if v in wanted}
-        _log(f"{len(entries)} videos of the segments manifest are listed in {config.videos}")
+        _LOG.info(f"{len(entries)} videos of the segments manifest are listed in {config.videos}")
     for entry in tqdm(entries, desc="tokenising segments", unit="video"):
         video_id = str(entry["id"])
         path = segments_dir / f"{video_id}.parquet"
@@ -263,7 +263,7 @@ def run_corpus(
                 note = {"file": str(path), "reason": f"{len(dropped)} segment(s) with {why}: "
                         f"rows {dropped[:10]}{' ...' if len(dropped) > 10 else ''}"}
                 notes.append(note)
-                _log(f"note: {note['file']}: {note['reason']}")
+                _LOG.info(f"note: {note['file']}: {note['reason']}")
     writer.flush()
 
     video_ids = sorted(words_of)
@@ -299,8 +299,8 @@ def run_corpus(
         "skipped": report.to_list(),
     }
     write_json(out_dir / "meta.json", meta)
-    print(report.summary(len(entries)).replace("manifest", "meta"), file=sys.stderr, flush=True)
-    _log(f"{writer.n_rows} examples in {len(writer.names)} shard(s); vocabulary {layout.size} "
-         f"= {layout.n_text} WordPiece + [>] + {layout.n_visual} visual words")
+    report.finish(len(entries), record="meta.json")
+    _LOG.info(f"{writer.n_rows} examples in {len(writer.names)} shard(s); vocabulary {layout.size} "
+              f"= {layout.n_text} WordPiece + [>] + {layout.n_visual} visual words")
     return report
 

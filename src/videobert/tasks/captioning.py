@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from videobert.log import get_logger
 from videobert.tasks import inputs
 from videobert.tasks.caption_model import (
     CaptionModelConfig,
@@ -47,6 +48,8 @@ from videobert.tasks.caption_model import (
 )
 from videobert.tasks.steps import GroundTruth, Step
 from videobert.vocab import PROMPT
+
+_LOG = get_logger("caption")
 
 ROWS = ("clip", "videobert", "videobert+clip")
 ROW_NAMES = {
@@ -505,7 +508,7 @@ def run_captioning(
     video_words = words.by_video()
     steps, skipped = load_steps(gt, video_words, words.clip_seconds)
     for what, why in skipped:
-        print(f"[caption] left out {what}: {why}")
+        _LOG.info(f"left out {what}: {why}")
     train = [s for s in steps if s.split == "train"]
     val = [s for s in steps if s.split == "val"]
     return evaluate_captioning(
@@ -551,5 +554,5 @@ def run(args: argparse.Namespace) -> int:
                             rows=args.rows, config=config, device=resolve_device(args.device),
                             template=args.template)
     write_report(args.out, "caption", result.to_dict(), result.to_markdown())
-    print(f"[caption] {result.seconds:.1f} s")
+    _LOG.info(f"{result.seconds:.1f} s")
     return 0

@@ -11,7 +11,10 @@ import numpy as np
 
 from videobert.cli_options import add_device_argument, resolve_device
 from videobert.io import atomic_path, write_json
+from videobert.log import get_logger
 from videobert.tasks.steps import GroundTruth, Step, load_ground_truth, load_steps
+
+_LOG = get_logger("tasks")
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,7 +84,7 @@ def load(args: argparse.Namespace) -> TaskData:
     video_words = words.by_video()
     steps, skipped = load_steps(gt, video_words, words.clip_seconds)
     for what, why in skipped:
-        print(f"[tasks] left out {what}: {why}")
+        _LOG.info(f"left out {what}: {why}")
     if not steps:
         raise ValueError(
             f"no step of {args.ground_truth} has visual words in {words.folder}: are the video "

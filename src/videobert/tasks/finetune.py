@@ -29,8 +29,11 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from videobert.log import get_logger
 from videobert.tasks import inputs
 from videobert.tasks.steps import GroundTruth, Step, subsample
+
+_LOG = get_logger("finetune")
 
 POOLINGS = ("cls", "mean")
 HEAD_CONFIG = "classifier.json"
@@ -348,7 +351,7 @@ def _load_steps(
     words = VisualWords.open(resolve_words(words_dir, model_dir))
     steps, skipped = load_steps(gt, words.by_video(), words.clip_seconds)
     for what, why in skipped:
-        print(f"[finetune] left out {what}: {why}")
+        _LOG.info(f"left out {what}: {why}")
     if not steps:
         raise ValueError(f"no step of {ground_truth} has visual words in {words.folder}")
     return gt, steps

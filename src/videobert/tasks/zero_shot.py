@@ -26,9 +26,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from videobert.log import get_logger
 from videobert.tasks import inputs
 from videobert.tasks.steps import Step, subsample
 from videobert.vocab import PROMPT, VocabLayout
+
+_LOG = get_logger("zeroshot")
 
 DEFAULT_TEMPLATE = PROMPT + " {verb} the {noun}"
 SLOT_NAMES = ("verb", "noun")
@@ -324,8 +327,8 @@ def evaluate_zero_shot(
     if not steps:
         raise ValueError("no step has a verb and a noun from the candidate lists")
     if len(steps) < n_given:
-        print(f"[zeroshot] {n_given - len(steps)} of {n_given} steps left out: their verb or "
-              "noun is not in the candidate lists")
+        _LOG.info(f"{n_given - len(steps)} of {n_given} steps left out: their verb or "
+                  "noun is not in the candidate lists")
     verb_t = np.array([list(verbs).index(s.verb) for s in steps])
     noun_t = np.array([list(nouns).index(s.noun) for s in steps])
     tmpl = Template.parse(template, tokenizer)
@@ -399,7 +402,7 @@ def run(args: argparse.Namespace) -> int:
     features = (args.features or VisualWords.open(data.words_dir).features_dir
                 or gt_dir / "features")
     if not Path(features).is_dir():
-        print(f"[zeroshot] no features folder {features}: the linear-probe row is left out")
+        _LOG.info(f"no features folder {features}: the linear-probe row is left out")
         features = None
     result = evaluate_zero_shot(
         data.model, data.tokenizer, data.split("val"), verbs, nouns, args.template,

@@ -28,6 +28,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from videobert.io import atomic_path
+from videobert.log import get_logger
 from videobert.model.videobert import PRESETS, VideoBert
 from videobert.sequences.dataset import (
     TASK_NAMES,
@@ -49,6 +50,8 @@ from videobert.train.objectives import (
     weight_vector,
     weighted_loss,
 )
+
+_LOG = get_logger("pretrain")
 
 # ---------------------------------------------------------------------------------------------
 # Processes
@@ -90,8 +93,10 @@ def all_reduce_sum(t: torch.Tensor, env: DistEnv) -> torch.Tensor:
 
 
 def print0(env: DistEnv, *args: Any) -> None:
+    """A progress line from the main process only (``videobert.log`` gates by rank; ``env``
+    also gates here for a process group started without ``RANK`` in the environment)."""
     if env.is_main:
-        tqdm.write(" ".join(str(a) for a in args))
+        _LOG.info(" ".join(str(a) for a in args))
 
 
 def seed_everything(seed: int) -> None:
@@ -281,7 +286,7 @@ class MetricsLog:
 
                 self.writer = SummaryWriter(str(path.parent / "tensorboard"))
             except ImportError:
-                print("tensorboard is not installed; logging to metrics.jsonl only", flush=True)
+                _LOG.warning("tensorboard is not installed; logging to metrics.jsonl only")
 
     def write(self, record: dict[str, Any]) -> None:
         if not self.enabled:
@@ -328,8 +333,7 @@ def _load_tokenizer(corpus: Corpus):
     """The corpus's tokenizer, to ship inside the model folder (None if the corpus names none)."""
     source = corpus.tokenizer_source()
     if source is None:
-        print("warning: the corpus names no tokenizer; the model folder will have none",
-              flush=True)
+        _LOG.warning("the corpus names no tokenizer; the model folder will have none")
         return None
     from transformers import AutoTokenizer
 

@@ -18,14 +18,15 @@ from typing import Any
 from videobert.artifacts.features import manifest_sha1 as features_manifest_sha1
 from videobert.artifacts.words import ASSIGNMENTS_FILE, META_FILE, file_sha1
 from videobert.io import EXIT_FAILED, Skip, StageReport, read_json, write_json
+from videobert.log import get_logger
 from videobert.visual_words.hkmeans import CENTROIDS_FILE, Codebook
 
 USAGE_FILE = "usage.json"
 MATCHED_KEYS = ("backbone", "size", "fps", "clip_frames", "dim")  # features vs codebook
 
 
-def _log(message: str) -> None:
-    print(f"[codebook assign] {message}", file=sys.stderr, flush=True)
+_LOG = get_logger("codebook assign")
+
 
 
 def codebook_normalize(meta: dict[str, Any]) -> str:
@@ -88,7 +89,7 @@ def run_assign(codebook_dir: str | Path, features_dir: str | Path, out_dir: str 
     manifest_sha1 = features_manifest_sha1(features_dir)
     previous = None if force else _already_done(out, codebook_sha1, manifest_sha1)
     if previous is not None:
-        _log(f"{out} already holds these features' words for this codebook; nothing to do")
+        _LOG.info(f"{out} already holds these features' words for this codebook; nothing to do")
         report.skipped.extend(Skip(**item) for item in previous.get("skipped", []))
         return report
 
@@ -121,8 +122,8 @@ def run_assign(codebook_dir: str | Path, features_dir: str | Path, out_dir: str 
         "used_words": usage["used_words"],
         "skipped": report.to_list(),
     })
-    print(report.summary(n_videos).replace("manifest", "meta"), file=sys.stderr)
-    _log(f"{len(assignments.word)} clips of {n_videos} videos -> {out}")
+    report.finish(n_videos, record="meta.json")
+    _LOG.info(f"{len(assignments.word)} clips of {n_videos} videos -> {out}")
     return report
 
 

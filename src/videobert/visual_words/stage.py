@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from videobert.artifacts.features import (
 from videobert.artifacts.words import ASSIGNMENTS_FILE
 from videobert.config import CodebookConfig, to_dict
 from videobert.io import Skip, StageReport, read_json, write_json
+from videobert.log import get_logger
 from videobert.visual_words.exemplars import VideoSource, write_exemplars
 from videobert.visual_words.hkmeans import CENTROIDS_FILE, META_FILE, TREE_FILE, Codebook
 
@@ -46,8 +46,8 @@ class Assignments:
     ids: list[str]
 
 
-def _log(message: str) -> None:
-    print(f"[codebook] {message}", file=sys.stderr, flush=True)
+_LOG = get_logger("codebook")
+
 
 
 NORMALIZATIONS = ("none", "l2", "center_l2")
@@ -258,7 +258,7 @@ def run_codebook(
     segments = str(Path(segments_dir).resolve()) if segments_dir else None
     previous = None if force else _already_done(out_dir, features_dir, segments, config)
     if previous is not None:
-        _log(f"{out_dir} already holds a complete codebook for these features; nothing to do")
+        _LOG.info(f"{out_dir} already holds a complete codebook for these features; nothing to do")
         # the same inputs were skipped last time: keep the exit status honest
         report.skipped.extend(Skip(**item) for item in previous.get("skipped", []))
         return report
@@ -282,9 +282,9 @@ def run_codebook(
             f"only {total_clips} clips for {n_words} words (k={config.k}, depth={config.depth}): "
             "most words will be unused; consider a smaller k or depth"
         )
-        _log(message)  # once, on the console (a warnings.warn as well printed it twice)
+        _LOG.warning(message)  # once, on the console (a warnings.warn as well printed it twice)
 
-    _log(f"fitting k={config.k} depth={config.depth} ({n_words} words) on {len(sample)} clips")
+    _LOG.info(f"fitting k={config.k} depth={config.depth} ({n_words} words) on {len(sample)} clips")
     codebook = Codebook.fit(sample, config.k, config.depth, config.seed, config.niter)
     sample_size = len(sample)
     del sample
@@ -314,7 +314,8 @@ def run_codebook(
         for stale in (out_dir / "exemplars").glob("*.jpg"):  # from an earlier run
             stale.unlink()
         if config.exemplars > 0:
-            _log("no segments folder given: exemplar thumbnails need the video files; none made")
+            _LOG.info("no segments folder given: exemplar thumbnails need the video files; "
+                      "none made")
 
     codebook.meta.update(
         backbone=manifest.get("backbone"),
@@ -338,6 +339,7 @@ def run_codebook(
         skipped=report.to_list(),
     )
     codebook.save(out_dir)  # centroids.npy, tree.npz, then meta.json last
-    print(report.summary(codebook.meta["n_videos"]).replace("manifest", "meta"), file=sys.stderr)
-    _log(f"{usage['used_words']}/{codebook.n_words} words used, perplexity {usage['perplexity']}")
+    report.finish(codebook.meta["n_videos"], record="meta.json")
+    _LOG.info(f"{usage['used_words']}/{codebook.n_words} words used, "
+              f"perplexity {usage['perplexity']}")
     return report
