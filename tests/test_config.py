@@ -82,3 +82,30 @@ def test_a_preset_that_extends_itself_is_an_error(tmp_path):
     b.write_text("extends: a.yaml\n")
     with pytest.raises(ConfigError, match="extends itself"):
         read_preset(a)
+
+
+def test_one_settings_tree_reads_every_section_and_checks_it_up_front(tmp_path):
+    from videobert.settings import SECTIONS, load_settings
+
+    settings = load_settings("tiny", ["train.lr=3e-4", "features.size=64", "evaluate.seed=2"])
+    assert (settings.train.lr, settings.features.size, settings.evaluate.seed) == (3e-4, 64, 2)
+    assert settings.codebook.k == 12 and settings.pretrain().train.lr == 3e-4
+    assert set(SECTIONS) == {"ingest", "features", "codebook", "corpus", "model", "data",
+                             "train", "evaluate"}
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("extends: tiny\ncodebok:\n  k: 4\n")  # a preset section nobody would read
+    with pytest.raises(ConfigError, match="unknown section"):
+        load_settings(typo)
+    with pytest.raises(ConfigError, match="codebook.k = 1"):
+        load_settings("tiny", ["codebook.k=1"])
+    with pytest.raises(ConfigError, match="model.size"):
+        load_settings("tiny", ["model.size=huge"])
+
+
+def test_demo_refuses_a_bad_value_before_any_work(tmp_path, capsys):
+    from videobert.cli import main
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--set", "train.steps=0"]) == 2
+    assert "train.steps" in capsys.readouterr().out
+    assert not out.exists()

@@ -20,10 +20,7 @@ from videobert.pipeline import (
     banner,
     run_data_stages,
     run_pretrain,
-    scoped,
 )
-
-SECTIONS = ("ingest", "features", "codebook", "corpus", "model", "data", "train", "evaluate")
 
 
 def split_lists(ground_truth: Path, out: Path, seed: int) -> tuple[Path, Path]:
@@ -49,16 +46,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from videobert.config import CorpusConfig, load_section
-    from videobert.evaluate import EvalConfig, run_evaluate
+    import dataclasses
+
+    from videobert.config import ConfigError
+    from videobert.evaluate import run_evaluate
     from videobert.report import summary_tables
     from videobert.sequences.corpus import run_corpus
+    from videobert.settings import SECTIONS, load_settings
     from videobert.synth import generate
 
     unknown = [o for o in args.overrides if o.split(".", 1)[0] not in SECTIONS or "=" not in o]
     if unknown:
         print(f"videobert demo: error: overrides must be SECTION.KEY=VALUE with a section of "
               f"{', '.join(SECTIONS)}; got {unknown}")
+        return 2
+    try:  # every section checked before ten minutes of work, not when its stage starts
+        settings = load_settings(args.preset, args.overrides)
+    except ConfigError as exc:
+        print(f"videobert demo: error: {exc}")
         return 2
     began = time.perf_counter()
     out: Path = args.out.resolve()
@@ -71,30 +76,27 @@ def run(args: argparse.Namespace) -> int:
 
     # Codebook on every clip (unsupervised), corpus on the train split only: evaluation
     # videos are never seen in pretraining.
-    overrides = [*args.overrides, f"corpus.videos={train_list}"]
-    reports = run_data_stages(data / "manifest.jsonl", paths, args.preset, watch, overrides)
+    full = dataclasses.replace(settings, corpus=dataclasses.replace(settings.corpus,
+                                                                    videos=str(train_list)))
+    reports = run_data_stages(data / "manifest.jsonl", paths, full, watch)
 
     runs = {"full corpus": paths.run("full")}
-    pretrain_overrides = [o for o in args.overrides if o.startswith(("model.", "data.", "train."))]
-    run_pretrain(paths.corpus, runs["full corpus"], args.preset, pretrain_overrides, watch,
+    run_pretrain(paths.corpus, runs["full corpus"], settings.pretrain(), watch,
                  "pretrain (train split)")
     extra = {}
     if not args.no_data_size:
         half_corpus = out / "corpus_half"
-        corpus_cfg = load_section(CorpusConfig, "corpus", args.preset,
-                                  [*scoped(args.overrides, "corpus"), f"videos={half_list}"])
+        half = dataclasses.replace(settings.corpus, videos=str(half_list))
         watch.run("corpus (half of the train split)",
-                  lambda: run_corpus(paths.segments, paths.codebook, half_corpus, corpus_cfg))
+                  lambda: run_corpus(paths.segments, paths.codebook, half_corpus, half))
         extra["half corpus"] = paths.run("half")
-        run_pretrain(half_corpus, extra["half corpus"], args.preset, pretrain_overrides, watch,
+        run_pretrain(half_corpus, extra["half corpus"], settings.pretrain(), watch,
                      "pretrain (half of the train split)")
 
     report_dir = out / "report"
-    eval_cfg = load_section(EvalConfig, "evaluate", args.preset,
-                            scoped(args.overrides, "evaluate"))
     watch.run("evaluate", lambda: run_evaluate(
         runs["full corpus"], data / "ground_truth.json", report_dir, extra_runs=extra,
-        config=eval_cfg, words_dir=paths.codebook))
+        config=settings.evaluate, words_dir=paths.codebook))
     banner("summary")
     print(summary_tables(report_dir))
     print("\n" + watch.table())

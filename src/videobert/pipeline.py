@@ -11,13 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from videobert.config import (
-    CodebookConfig,
-    CorpusConfig,
-    FeaturesConfig,
-    IngestConfig,
-    load_section,
-)
 from videobert.io import StageReport
 
 
@@ -85,54 +78,38 @@ class Stopwatch:
         return "\n".join(lines)
 
 
-def scoped(overrides: list[str] | None, section: str) -> list[str]:
-    """``section.key=value`` overrides of one section, as ``key=value``."""
-    return [o.split(".", 1)[1] for o in overrides or [] if o.startswith(section + ".")]
-
-
 def run_data_stages(
     source: str | Path,
     paths: PipelinePaths,
-    preset: str | Path | None,
+    settings: Any,
     watch: Stopwatch,
-    overrides: list[str] | None = None,
 ) -> dict[str, StageReport]:
-    """ingest -> features -> codebook -> corpus with the preset's stage sections."""
+    """ingest -> features -> codebook -> corpus with the sections of ``settings``
+    (``videobert.settings.Settings``)."""
     from videobert.features.extract import run_features
     from videobert.ingest.stage import run_ingest
     from videobert.sequences.corpus import run_corpus
     from videobert.visual_words.stage import run_codebook
 
-    def section(cls, name):
-        return load_section(cls, name, preset, scoped(overrides, name))
-
     reports = {}
     reports["ingest"] = watch.run(
-        "ingest", lambda: run_ingest(source, paths.segments, section(IngestConfig, "ingest")))
+        "ingest", lambda: run_ingest(source, paths.segments, settings.ingest))
     reports["features"] = watch.run(
-        "features",
-        lambda: run_features(paths.segments, paths.features, section(FeaturesConfig, "features")),
-    )
+        "features", lambda: run_features(paths.segments, paths.features, settings.features))
     reports["codebook"] = watch.run(
         "codebook",
-        lambda: run_codebook(paths.features, paths.codebook, section(CodebookConfig, "codebook"),
+        lambda: run_codebook(paths.features, paths.codebook, settings.codebook,
                              segments_dir=paths.segments),
     )
     reports["corpus"] = watch.run(
-        "corpus",
-        lambda: run_corpus(paths.segments, paths.codebook, paths.corpus,
-                           section(CorpusConfig, "corpus")),
-    )
+        "corpus", lambda: run_corpus(paths.segments, paths.codebook, paths.corpus,
+                                     settings.corpus))
     return reports
 
 
-def run_pretrain(
-    corpus: Path, run_dir: Path, preset: str | Path | None, overrides: list[str] | None,
-    watch: Stopwatch, stage: str = "pretrain",
-):
-    from videobert.train.config import load_pretrain_config
+def run_pretrain(corpus: Path, run_dir: Path, config: Any, watch: Stopwatch,
+                 stage: str = "pretrain"):
+    """Pretrain on ``corpus`` into ``run_dir`` (resuming) with a ``PretrainConfig``."""
     from videobert.train.loop import pretrain
 
-    sections = ("model.", "data.", "train.")
-    config = load_pretrain_config(preset, [o for o in overrides or [] if o.startswith(sections)])
     return watch.run(stage, lambda: pretrain(corpus, run_dir, config, resume=True))
