@@ -10,11 +10,12 @@ import torch
 
 from synthetic_corpus import LAYOUT, write_corpus
 from videobert.config import ConfigError
+from videobert.epochs import lr_factor
 from videobert.model.videobert import VideoBert
 from videobert.sequences.dataset import Corpus, PretrainDataset, SequenceConfig, collate
 from videobert.train import load_pretrain_config, pretrain
 from videobert.train.checkpoint import list_checkpoints
-from videobert.train.loop import build_model, lr_factor
+from videobert.train.loop import build_model
 from videobert.train.objectives import (
     OBJECTIVES,
     loss_sums,
@@ -163,3 +164,14 @@ def test_cli_pretrain_runs_and_resumes(corpus_dir, tmp_path, capsys):
     assert main([*args, "--resume"]) == 0  # nothing left to do, still fine
     assert np.isfinite(json.loads(
         (tmp_path / "cli" / "metrics.jsonl").read_text().splitlines()[-1])["eval/text"])
+
+
+def test_the_cosine_schedule_warms_up_then_decays_to_its_floor():
+    from videobert.epochs import lr_factor
+
+    values = [lr_factor(s, 2, 10, "cosine", floor=0.1) for s in range(11)]
+    assert values[:2] == [0.5, 1.0]
+    assert all(a >= b for a, b in zip(values[2:], values[3:], strict=False))
+    assert values[-1] == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="linear | cosine"):
+        lr_factor(5, 2, 10, "step")

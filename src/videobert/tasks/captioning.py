@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import random
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,6 +33,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from videobert.epochs import run_epochs, seed_everything, steps_per_epoch, warmup_schedule
 from videobert.log import get_logger
 from videobert.tasks import inputs
 from videobert.tasks.caption_model import (
@@ -233,13 +233,6 @@ class Standardiser:
 # Training and decoding
 
 
-def seed_everything(seed: int) -> torch.Generator:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)
-
-
 def train_captioner(
     features: Sequence[np.ndarray],
     captions: Sequence[Sequence[int]],
@@ -264,37 +257,19 @@ def train_captioner(
         dropout=config.dropout,
     )).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    per_epoch = -(-len(features) // config.batch_size)
-    total = max(1, config.epochs * per_epoch)
-    warmup = max(1, int(config.warmup_fraction * total))
+    total = max(1, config.epochs * steps_per_epoch(len(features), config.batch_size))
+    # linear warm-up, then cosine decay to 10%
+    sched = warmup_schedule(opt, max(1, int(config.warmup_fraction * total)), total, "cosine",
+                            floor=0.1)
 
-    def lr_at(step: int) -> float:  # linear warm-up, then cosine decay to 10%
-        if step < warmup:
-            return (step + 1) / warmup
-        t = (step - warmup) / max(1, total - warmup)
-        return 0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * t))
+    def batch_loss(idx: Sequence[int]) -> torch.Tensor:
+        src, mask = pad_features([features[i] for i in idx])
+        tgt = pad_targets([captions[i] for i in idx])
+        return caption_loss(model, src.to(device), mask.to(device), tgt.to(device),
+                            config.label_smoothing)
 
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
-    losses = []
-    bar = tqdm(range(config.epochs), desc=desc, unit="epoch", disable=not progress)
-    for _ in bar:
-        model.train()
-        order = torch.randperm(len(features), generator=gen).tolist()
-        epoch_loss = 0.0
-        for start in range(0, len(order), config.batch_size):
-            idx = order[start : start + config.batch_size]
-            src, mask = pad_features([features[i] for i in idx])
-            tgt = pad_targets([captions[i] for i in idx])
-            loss = caption_loss(model, src.to(device), mask.to(device), tgt.to(device),
-                                config.label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad)
-            opt.step()
-            sched.step()
-            epoch_loss += loss.item() * len(idx)
-        losses.append(epoch_loss / len(order))
-        bar.set_postfix(loss=f"{losses[-1]:.3f}")
+    losses = run_epochs(model, len(features), config.batch_size, config.epochs, batch_loss,
+                        opt, sched, gen, config.clip_grad, progress, desc)
     return model.eval(), losses
 
 

@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
+from videobert.epochs import run_epochs, steps_per_epoch, warmup_schedule
 from videobert.log import get_logger
 from videobert.tasks import inputs
 from videobert.tasks.steps import GroundTruth, Step, subsample
@@ -219,33 +219,24 @@ def train_classifier(
     if not config.freeze_encoder:
         groups.append({"params": encoder_params, "lr": config.lr})
     opt = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
-    total = max(1, config.epochs * -(-len(examples) // config.batch_size))
-    warmup = max(1, int(config.warmup_fraction * total))
-    sched = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up, then linear decay to 0
-        opt, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup)))
-    )
+    total = max(1, config.epochs * steps_per_epoch(len(examples), config.batch_size))
+    sched = warmup_schedule(opt, max(1, int(config.warmup_fraction * total)), total)
     y_all = torch.as_tensor(np.asarray(targets), dtype=torch.long)
-    losses = []
-    bar = tqdm(range(config.epochs), desc="fine-tune", unit="epoch", disable=not progress)
-    for _ in bar:
+
+    def batch_loss(idx: Sequence[int]) -> torch.Tensor:
+        batch = inputs.pad([examples[i] for i in idx], classifier.layout.pad_id)
+        logits = classifier(batch.input_ids.to(device), batch.token_type_ids.to(device),
+                            batch.attention_mask.to(device))
+        return nn.functional.cross_entropy(logits, y_all[idx].to(device))
+
+    def train_mode() -> None:
         classifier.train()
         if config.freeze_encoder:
             classifier.encoder.eval()  # no dropout in a frozen encoder
-        order = torch.randperm(len(examples), generator=gen).tolist()
-        epoch_loss = 0.0
-        for idx in _batches(len(examples), config.batch_size, order):
-            batch = inputs.pad([examples[i] for i in idx], classifier.layout.pad_id)
-            logits = classifier(batch.input_ids.to(device), batch.token_type_ids.to(device),
-                                batch.attention_mask.to(device))
-            loss = nn.functional.cross_entropy(logits, y_all[idx].to(device))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(classifier.parameters(), config.clip_grad)
-            opt.step()
-            sched.step()
-            epoch_loss += loss.item() * len(idx)
-        losses.append(epoch_loss / len(examples))
-        bar.set_postfix(loss=f"{losses[-1]:.3f}")
+
+    losses = run_epochs(classifier, len(examples), config.batch_size, config.epochs,
+                        batch_loss, opt, sched, gen, config.clip_grad, progress, "fine-tune",
+                        train_mode)
     classifier.eval()
     return losses
 

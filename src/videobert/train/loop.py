@@ -16,7 +16,6 @@ import dataclasses
 import json
 import math
 import os
-import random
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from videobert.epochs import seed_everything, warmup_schedule
 from videobert.io import atomic_path
 from videobert.log import get_logger
 from videobert.model.videobert import PRESETS, VideoBert
@@ -99,12 +99,6 @@ def print0(env: DistEnv, *args: Any) -> None:
         _LOG.info(" ".join(str(a) for a in args))
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
 # ---------------------------------------------------------------------------------------------
 # Model, optimizer, schedule
 
@@ -141,17 +135,8 @@ def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Ada
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps)
 
 
-def lr_factor(step: int, warmup: int, total: int) -> float:
-    """Linear warmup to 1 over ``warmup`` steps, then linear decay to 0 at ``total``."""
-    if step < warmup:
-        return (step + 1) / warmup
-    return max(0.0, (total - step) / max(1, total - warmup))
-
-
 def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig):
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(s, cfg.warmup_steps, cfg.steps)
-    )
+    return warmup_schedule(optimizer, cfg.warmup_steps, cfg.steps)
 
 
 def autocast_context(cfg: TrainConfig, device: torch.device):
