@@ -17,6 +17,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -342,10 +343,35 @@ def pretrain(
             dist.destroy_process_group()
 
 
-def _pretrain(
-    env: DistEnv, corpus_dir: Path, run_dir: Path, config: PretrainConfig, resume: bool,
-    save_tokenizer: bool,
-) -> PretrainResult:
+@dataclasses.dataclass
+class _Run:
+    """Everything a pretraining run holds between steps (built by ``_setup``)."""
+
+    env: DistEnv
+    config: PretrainConfig
+    run_dir: Path
+    corpus: Corpus
+    train_set: PretrainDataset
+    val_set: PretrainDataset | None
+    val_indices: Any
+    sampler: GlobalBatchSampler
+    model: VideoBert
+    ddp: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    autocast: Callable[[], contextlib.AbstractContextManager]
+    weights: torch.Tensor
+    step: int
+    position: DataPosition
+
+    @property
+    def ckpt_dir(self) -> Path:
+        return self.run_dir / "checkpoints"
+
+
+def _setup(env: DistEnv, corpus_dir: Path, run_dir: Path, config: PretrainConfig,
+           resume: bool) -> _Run:
+    """Data, model, optimizer and schedule, restored from the latest checkpoint on resume."""
     cfg = config.train
     per_rank, rem = divmod(cfg.batch_size, env.world_size * cfg.grad_accum)
     if rem or per_rank == 0:
@@ -409,91 +435,131 @@ def _pretrain(
         ddp = DistributedDataParallel(
             model, device_ids=[env.device.index] if env.device.type == "cuda" else None
         )
-    autocast = autocast_context(cfg, env.device)
-    weights = weight_vector(cfg.loss_weights, env.device)
-    log = MetricsLog(run_dir / "metrics.jsonl", env, cfg.tensorboard, step)
+    return _Run(env, config, run_dir, corpus, train_set, val_set, val_indices, sampler, model,
+                ddp, optimizer, scheduler, autocast_context(cfg, env.device),
+                weight_vector(cfg.loss_weights, env.device), step, position)
+
+
+@dataclasses.dataclass
+class _StepResult:
+    losses: dict[str, float]  # loss/<objective> and the weighted total "loss"
+    grad_norm: float
+    lr: float  # the rate this step used
+    tokens: float  # tokens in the global batch
+    task_share: torch.Tensor  # share of each example type in the global batch
+
+
+def _train_step(run: _Run, micro: list[Any]) -> _StepResult:
+    """One optimizer step on a global batch (this rank's micro-batches); losses are global."""
+    env, cfg = run.env, run.config.train
+    micro = [b.to(env.device) for b in micro]
+    local = torch.stack([target_counts(b) for b in micro]).sum(0)
+    tokens = torch.tensor([float(sum(b.num_tokens for b in micro))], device=env.device)
+    tasks = sum(torch.bincount(b.task, minlength=len(TASK_NAMES)) for b in micro).float()
+    packed = all_reduce_sum(torch.cat([local, tasks, tokens]), env)
+    counts, global_tokens = packed[: len(OBJECTIVES)], float(packed[-1])
+    task_share = packed[len(OBJECTIVES):-1] / packed[len(OBJECTIVES):-1].sum()
+    sums = torch.zeros(len(OBJECTIVES), device=env.device)
+    for i, batch in enumerate(micro):
+        last = i == len(micro) - 1
+        sync = run.ddp.no_sync() if (env.world_size > 1 and not last) else contextlib.nullcontext()
+        with sync:
+            with run.autocast():
+                out = run.ddp(batch.input_ids, batch.token_type_ids, batch.attention_mask,
+                              batch.mlm_labels)
+            part = loss_sums(out, batch)
+            # DDP averages gradients over ranks; scale by world size to get the global sum
+            (weighted_loss(part, counts, run.weights) * env.world_size).backward()
+        sums += part.detach()
+    parameters = run.model.parameters
+    if cfg.clip_grad > 0:
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(parameters(), cfg.clip_grad))
+    else:
+        grad_norm = float(torch.nn.utils.get_total_norm(
+            [p.grad for p in parameters() if p.grad is not None]))
+    lr = run.scheduler.get_last_lr()[0]
+    run.optimizer.step()
+    run.scheduler.step()
+    run.optimizer.zero_grad(set_to_none=True)
+    sums = all_reduce_sum(sums, env)
+    losses = {f"loss/{k}": float(sums[i] / counts[i].clamp(min=1))
+              for i, k in enumerate(OBJECTIVES)}
+    losses["loss"] = float(weighted_loss(sums, counts, run.weights))
+    return _StepResult(losses, grad_norm, lr, global_tokens, task_share)
+
+
+def _save_model(run: _Run, save_tokenizer: bool) -> Path:
+    model_dir = run.run_dir / "model"
+    if run.env.is_main:
+        tokenizer = _load_tokenizer(run.corpus) if save_tokenizer else None
+        run.model.save_pretrained(model_dir, tokenizer=tokenizer,
+                                  codebook_dir=run.corpus.codebook_dir())
+        print0(run.env, f"model saved to {model_dir}")
+    if run.env.world_size > 1:
+        dist.barrier()
+    return model_dir
+
+
+def _pretrain(
+    env: DistEnv, corpus_dir: Path, run_dir: Path, config: PretrainConfig, resume: bool,
+    save_tokenizer: bool,
+) -> PretrainResult:
+    """The step loop: set up, then train, log, evaluate and checkpoint at their intervals."""
+    run = _setup(env, corpus_dir, run_dir, config, resume)
+    cfg = config.train
+    log = MetricsLog(run_dir / "metrics.jsonl", env, cfg.tensorboard, run.step)
     history: list[dict[str, float]] = []
     evals: list[dict[str, float]] = []
 
     def run_eval(at: int) -> None:
-        if val_set is None:
+        if run.val_set is None:
             return
-        record = {"step": at, **evaluate(model, val_set, val_indices, env,
-                                         cfg.eval_batch_size, autocast)}
+        record = {"step": at, **evaluate(run.model, run.val_set, run.val_indices, env,
+                                         cfg.eval_batch_size, run.autocast)}
         evals.append(record)
         log.write(record)
         print0(env, format_line(record))
 
-    if step == 0:
+    if run.step == 0:
         run_eval(0)
-    batches = iter(train_batches(train_set, sampler, position, env, cfg))
-    progress = tqdm(total=cfg.steps, initial=step, desc="pretrain", disable=not env.is_main,
-                    dynamic_ncols=True)
+    batches = iter(train_batches(run.train_set, run.sampler, run.position, env, cfg))
+    progress = tqdm(total=cfg.steps, initial=run.step, desc="pretrain",
+                    disable=not env.is_main, dynamic_ncols=True)
     stopped = False
-    window_tokens, window_start = 0, time.perf_counter()
-    model.train()
-    while step < cfg.steps:
+    window_tokens, window_start = 0.0, time.perf_counter()
+    run.model.train()
+    while run.step < cfg.steps:
         position, micro = next(batches)
-        micro = [b.to(env.device) for b in micro]
-        local = torch.stack([target_counts(b) for b in micro]).sum(0)
-        tokens = torch.tensor([float(sum(b.num_tokens for b in micro))], device=env.device)
-        tasks = sum(torch.bincount(b.task, minlength=len(TASK_NAMES)) for b in micro).float()
-        packed = all_reduce_sum(torch.cat([local, tasks, tokens]), env)
-        counts, global_tokens = packed[: len(OBJECTIVES)], float(packed[-1])
-        task_share = packed[len(OBJECTIVES):-1] / packed[len(OBJECTIVES):-1].sum()
-        sums = torch.zeros(len(OBJECTIVES), device=env.device)
-        for i, batch in enumerate(micro):
-            last = i == len(micro) - 1
-            sync = ddp.no_sync() if (env.world_size > 1 and not last) else contextlib.nullcontext()
-            with sync:
-                with autocast():
-                    out = ddp(batch.input_ids, batch.token_type_ids, batch.attention_mask,
-                              batch.mlm_labels)
-                part = loss_sums(out, batch)
-                # DDP averages gradients over ranks; scale by world size to get the global sum
-                (weighted_loss(part, counts, weights) * env.world_size).backward()
-            sums += part.detach()
-        if cfg.clip_grad > 0:
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad))
-        else:
-            grad_norm = float(torch.nn.utils.get_total_norm(
-                [p.grad for p in model.parameters() if p.grad is not None]))
-        lr = scheduler.get_last_lr()[0]
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        step += 1
-        position = DataPosition(position.epoch, position.batch + 1)
-
-        sums = all_reduce_sum(sums, env)
-        losses = {f"loss/{k}": float(sums[i] / counts[i].clamp(min=1))
-                  for i, k in enumerate(OBJECTIVES)}
-        losses["loss"] = float(weighted_loss(sums, counts, weights))
+        done = _train_step(run, micro)
+        run.step += 1
+        step = run.step
+        position = run.position = DataPosition(position.epoch, position.batch + 1)
+        losses = done.losses
         if not math.isfinite(losses["loss"]):
             raise FloatingPointError(f"non-finite loss at step {step}: {losses}; lower train.lr "
                                      "or check the corpus")
         history.append({"step": step, **losses})
-        window_tokens += global_tokens
+        window_tokens += done.tokens
         progress.update(1)
         progress.set_postfix(loss=f"{losses['loss']:.3f}")
 
         if step % max(1, cfg.log_every) == 0 or step == cfg.steps:
             elapsed = max(time.perf_counter() - window_start, 1e-9)
             # which examples the step trained on: a joint share near 0 starves the video route
-            shares = {f"share/{name}": round(float(task_share[i]), 4)
+            shares = {f"share/{name}": round(float(done.task_share[i]), 4)
                       for i, name in enumerate(TASK_NAMES)}
-            record = {"step": step, "epoch": position.epoch, **losses, **shares, "lr": lr,
-                      "grad_norm": grad_norm, "tokens_per_s": window_tokens / elapsed,
+            record = {"step": step, "epoch": position.epoch, **losses, **shares, "lr": done.lr,
+                      "grad_norm": done.grad_norm, "tokens_per_s": window_tokens / elapsed,
                       "memory_mb": memory_mb(env.device)}
             log.write(record)
             print0(env, format_line(record))
-            window_tokens, window_start = 0, time.perf_counter()
+            window_tokens, window_start = 0.0, time.perf_counter()
         if step == cfg.steps or (cfg.eval_every and step % cfg.eval_every == 0):
             run_eval(step)
         drill = cfg.stop_after and step == cfg.stop_after
         if step == cfg.steps or drill or (cfg.save_every and step % cfg.save_every == 0):
-            save_checkpoint(ckpt_dir, step, model, optimizer, scheduler, position,
-                            config.to_dict(), env.rank, env.world_size, cfg.keep_last)
+            save_checkpoint(run.ckpt_dir, step, run.model, run.optimizer, run.scheduler,
+                            position, config.to_dict(), env.rank, env.world_size, cfg.keep_last)
         if drill and step < cfg.steps:
             stopped = True
             print0(env, f"stopping after step {step} (train.stop_after); resume with --resume")
@@ -501,15 +567,5 @@ def _pretrain(
     progress.close()
     log.close()
     del batches  # stops DataLoader workers, if any
-
-    model_dir = None
-    if not stopped:
-        model_dir = run_dir / "model"
-        if env.is_main:
-            tokenizer = _load_tokenizer(corpus) if save_tokenizer else None
-            model.save_pretrained(model_dir, tokenizer=tokenizer,
-                                  codebook_dir=corpus.codebook_dir())
-            print0(env, f"model saved to {model_dir}")
-        if env.world_size > 1:
-            dist.barrier()
-    return PretrainResult(run_dir, step, stopped, history, evals, model_dir)
+    model_dir = None if stopped else _save_model(run, save_tokenizer)
+    return PretrainResult(run_dir, run.step, stopped, history, evals, model_dir)
