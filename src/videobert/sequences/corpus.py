@@ -90,17 +90,9 @@ def _fingerprint(segments_dir: Path, codebook_dir: Path, config: CorpusConfig) -
 
 
 def _already_done(out_dir: Path, fingerprint: dict[str, Any]) -> dict | None:
-    meta_path = out_dir / "meta.json"
-    if not meta_path.exists():
-        return None
-    try:
-        meta = read_json(meta_path)
-    except ValueError:
-        return None
-    if any(meta.get(key) != value for key, value in fingerprint.items()):
-        return None
-    files = [out_dir / name for name in meta.get("shards", [])] + [out_dir / "videos.parquet"]
-    return meta if all(f.exists() for f in files) else None
+    from videobert.artifacts.complete import is_complete
+
+    return is_complete(out_dir, fingerprint, files=["videos.parquet"])
 
 
 class ShardWriter:

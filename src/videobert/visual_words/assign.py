@@ -17,7 +17,7 @@ from typing import Any
 
 from videobert.artifacts.features import manifest_sha1 as features_manifest_sha1
 from videobert.artifacts.words import ASSIGNMENTS_FILE, META_FILE, file_sha1
-from videobert.io import EXIT_FAILED, Skip, StageReport, read_json, write_json
+from videobert.io import EXIT_FAILED, Skip, StageReport, write_json
 from videobert.log import get_logger
 from videobert.visual_words.hkmeans import CENTROIDS_FILE, Codebook
 
@@ -52,16 +52,11 @@ def check_compatible(codebook_dir: Path, meta: dict[str, Any], features_dir: Pat
 
 
 def _already_done(out: Path, codebook_sha1: str, manifest_sha1: str) -> dict | None:
-    meta_path = out / META_FILE
-    if not meta_path.is_file() or not (out / ASSIGNMENTS_FILE).is_file():
-        return None
-    try:
-        meta = read_json(meta_path)
-    except ValueError:
-        return None
-    same = (meta.get("codebook_sha1") == codebook_sha1
-            and meta.get("features_manifest_sha1") == manifest_sha1)
-    return meta if same else None
+    from videobert.artifacts.complete import is_complete
+
+    return is_complete(out, {"codebook_sha1": codebook_sha1,
+                             "features_manifest_sha1": manifest_sha1},
+                       files=[ASSIGNMENTS_FILE], marker=META_FILE)
 
 
 def run_assign(codebook_dir: str | Path, features_dir: str | Path, out_dir: str | Path,

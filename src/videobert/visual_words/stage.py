@@ -26,7 +26,7 @@ from videobert.artifacts.features import (
 )
 from videobert.artifacts.words import ASSIGNMENTS_FILE
 from videobert.config import CodebookConfig, to_dict
-from videobert.io import Skip, StageReport, read_json, write_json
+from videobert.io import Skip, StageReport, write_json
 from videobert.log import get_logger
 from videobert.visual_words.exemplars import VideoSource, write_exemplars
 from videobert.visual_words.hkmeans import CENTROIDS_FILE, META_FILE, TREE_FILE, Codebook
@@ -225,21 +225,13 @@ def _already_done(
     out_dir: Path, features_dir: Path, segments: str | None, config: CodebookConfig
 ) -> dict | None:
     """The previous meta.json if ``out_dir`` holds a complete codebook for these inputs."""
-    meta_path = out_dir / META_FILE
-    needed = [CENTROIDS_FILE, TREE_FILE, USAGE_FILE, ASSIGNMENTS_FILE]
-    if not meta_path.exists() or not all((out_dir / f).exists() for f in needed):
-        return None
-    try:
-        meta = read_json(meta_path)
-    except ValueError:
-        return None
-    same = (
-        meta.get("config") == to_dict(config)
-        and meta.get("features") == str(features_dir.resolve())
-        and meta.get("features_manifest_sha1") == _fingerprint(features_dir)
-        and meta.get("segments") == segments
-    )
-    return meta if same else None
+    from videobert.artifacts.complete import is_complete
+
+    fingerprint = {"config": to_dict(config), "features": str(features_dir.resolve()),
+                   "features_manifest_sha1": _fingerprint(features_dir), "segments": segments}
+    return is_complete(out_dir, fingerprint,
+                       files=[CENTROIDS_FILE, TREE_FILE, USAGE_FILE, ASSIGNMENTS_FILE],
+                       marker=META_FILE)
 
 
 def run_codebook(
