@@ -83,7 +83,7 @@ def test_a_wrong_dimension_and_a_missing_codebook_are_one_line_errors(fitted, ca
     assert f"dim={DIM + 2}" in capsys.readouterr().err
     assert main(["codebook", "assign", str(fitted / "nope"), str(fitted / "features"),
                  "--out", str(fitted / "w")]) == 1
-    assert "not a complete codebook" in capsys.readouterr().err
+    assert "a complete codebook?" in capsys.readouterr().err
 
 
 def test_a_model_folder_keeps_the_codebook_but_not_its_training_words(fitted):
@@ -101,3 +101,22 @@ def test_a_model_folder_keeps_the_codebook_but_not_its_training_words(fitted):
     own = VisualWords.open(fitted / "codebook").by_video()
     for vid, words in VisualWords.open(fitted / "words").by_video().items():
         np.testing.assert_array_equal(words, own[vid])
+
+
+def test_prepare_reads_the_settings_the_codebook_recorded(tmp_path, capsys):
+    from videobert.prepare import recorded_settings
+
+    codebook = tmp_path / "model" / "codebook"
+    codebook.mkdir(parents=True)
+    np.save(codebook / "centroids.npy", np.zeros((4, DIM), np.float32))
+    meta = {"n_words": 4, "backbone": "i3d", "weights": str(tmp_path / "gone.ckpt"),
+            "size": 112, "fps": 10, "clip_frames": 16, "min_last_clip": 0.25}
+    (codebook / "meta.json").write_text(json.dumps(meta))
+    ingest, features = recorded_settings(tmp_path / "model")
+    assert (ingest.fps, ingest.clip_frames, ingest.min_last_clip) == (10.0, 16, 0.25)
+    assert (features.backbone, features.size) == ("i3d", 112)
+    assert features.weights is None  # the recorded file is not here: the backbone's default
+    assert "not on this machine" in capsys.readouterr().err
+    (codebook / "meta.json").write_text(json.dumps({**meta, "backbone": "npy"}))
+    with pytest.raises(ValueError, match="imported features.*codebook assign"):
+        recorded_settings(tmp_path / "model")

@@ -19,7 +19,7 @@ from typing import Any
 
 from videobert.cli_options import add_device_argument
 from videobert.config import FeaturesConfig, IngestConfig
-from videobert.io import EXIT_FAILED, StageReport, read_json
+from videobert.io import EXIT_FAILED, StageReport
 from videobert.log import get_logger
 from videobert.pipeline import PipelinePaths
 
@@ -29,25 +29,20 @@ _LOG = get_logger("prepare")
 
 def recorded_settings(model_dir: str | Path) -> tuple[IngestConfig, FeaturesConfig]:
     """The clip grid and the feature extractor a model's codebook was fit with."""
-    meta_path = Path(model_dir) / "codebook" / "meta.json"
-    if not meta_path.is_file():
-        raise FileNotFoundError(f"{meta_path} is missing: {model_dir} is not a model folder "
-                                "with a codebook (`videobert pretrain` writes RUN/model)")
-    meta: dict[str, Any] = read_json(meta_path)
+    from videobert.artifacts.codebook import CodebookFolder
+
+    codebook = CodebookFolder.open(Path(model_dir) / "codebook")
+    meta: dict[str, Any] = codebook.meta
     backbone = meta.get("backbone")
     if backbone == "npy" or not backbone:
         raise ValueError(
-            f"{meta_path}: the codebook was fit on imported features (backbone "
-            f"{backbone!r}); extract features for new videos the same way, then run `videobert "
-            f"codebook assign {Path(model_dir) / 'codebook'} FEATURES --out WORDS`"
+            f"{codebook.folder / 'meta.json'}: the codebook was fit on imported features "
+            f"(backbone {backbone!r}); extract features for new videos the same way, then run "
+            f"`videobert codebook assign {codebook.folder} FEATURES --out WORDS`"
         )
-    ingest = IngestConfig()
-    ingest = dataclasses.replace(
-        ingest,
-        fps=float(meta.get("fps", ingest.fps)),
-        clip_frames=int(meta.get("clip_frames", ingest.clip_frames)),
-        min_last_clip=float(meta.get("min_last_clip") or ingest.min_last_clip),
-    )
+    grid = codebook.clip_grid
+    ingest = dataclasses.replace(IngestConfig(), fps=grid.fps, clip_frames=grid.clip_frames,
+                                 min_last_clip=grid.min_last_clip)
     weights = meta.get("weights")
     if weights and weights != "random" and not Path(weights).exists():
         _LOG.info(f"the recorded {backbone} weights {weights} are not on this machine: using the "

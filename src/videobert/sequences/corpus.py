@@ -51,16 +51,9 @@ _LOG = get_logger("corpus")
 
 def codebook_words(codebook_dir: Path) -> tuple[int, dict[str, np.ndarray]]:
     """``n_words`` (from ``centroids.npy``) and each video's word per clip, in clip order."""
-    centroids_path = codebook_dir / "centroids.npy"
-    assignments_path = codebook_dir / "assignments.parquet"
-    meta_path = codebook_dir / "meta.json"
-    for path in (meta_path, centroids_path, assignments_path):
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: missing (is {codebook_dir} a complete codebook?)")
-    n_words = int(np.load(centroids_path, mmap_mode="r").shape[0])
-    meta_words = read_json(meta_path).get("n_words")
-    if meta_words is not None and int(meta_words) != n_words:
-        raise ValueError(f"{codebook_dir}: meta.json says {meta_words} words, centroids {n_words}")
+    from videobert.artifacts.codebook import CodebookFolder
+
+    n_words = CodebookFolder.open(codebook_dir).n_words
     from videobert.artifacts.words import VisualWords
 
     return n_words, VisualWords.open(codebook_dir).strict_by_video(n_words)

@@ -114,12 +114,13 @@ def build_model(spec: ModelSpec, corpus: Corpus) -> VideoBert:
         model = VideoBert(config)
         model.freeze_input_embeddings(spec.freeze_input_embeddings)
         return model
+    from videobert.artifacts.codebook import CodebookFolder
     from videobert.model.convert import videobert_from_bert
 
     centroids = None
     codebook = corpus.codebook_dir()
     if codebook is not None and (codebook / "centroids.npy").exists():
-        centroids = np.load(codebook / "centroids.npy")
+        centroids = CodebookFolder.open(codebook).centroids()
     bert = None if spec.init == "minilm" else spec.init
     return videobert_from_bert(bert, layout, config, centroids, spec.freeze_input_embeddings)
 

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from videobert.artifacts.codebook import CodebookFolder
 from videobert.artifacts.features import manifest_sha1 as features_manifest_sha1
 from videobert.artifacts.words import ASSIGNMENTS_FILE, META_FILE, file_sha1
 from videobert.io import EXIT_FAILED, Skip, StageReport, write_json
@@ -27,11 +28,6 @@ MATCHED_KEYS = ("backbone", "size", "fps", "clip_frames", "dim")  # features vs 
 
 _LOG = get_logger("codebook assign")
 
-
-
-def codebook_normalize(meta: dict[str, Any]) -> str:
-    """What a codebook's clips went through before k-means (older codebooks: none)."""
-    return str(meta.get("normalize") or (meta.get("config") or {}).get("normalize") or "none")
 
 
 def check_compatible(codebook_dir: Path, meta: dict[str, Any], features_dir: Path,
@@ -74,9 +70,7 @@ def run_assign(codebook_dir: str | Path, features_dir: str | Path, out_dir: str 
 
     codebook_dir, features_dir, out = Path(codebook_dir), Path(features_dir), Path(out_dir)
     report = StageReport("codebook assign")
-    if not (codebook_dir / CENTROIDS_FILE).is_file() or not (codebook_dir / META_FILE).is_file():
-        raise FileNotFoundError(f"{codebook_dir} is not a complete codebook (needs "
-                                f"{CENTROIDS_FILE}, tree.npz and {META_FILE})")
+    folder = CodebookFolder.open(codebook_dir)  # a missing part: one line naming it
     codebook = Codebook.load(codebook_dir)
     manifest = read_features_manifest(features_dir)
     check_compatible(codebook_dir, codebook.meta, features_dir, manifest)
@@ -91,7 +85,7 @@ def run_assign(codebook_dir: str | Path, features_dir: str | Path, out_dir: str 
     files = check_feature_files(features_dir, manifest, report)
     if not files:
         raise ValueError(f"{features_dir}: no usable feature files (see the skipped list)")
-    normalize = codebook_normalize(codebook.meta)
+    normalize = folder.normalize
     means = {f.id: video_mean(f) for f in files} if normalize == "center_l2" else None
     assignments = assign_all(codebook, files, report, normalize, means)
 
