@@ -82,6 +82,33 @@ def test_demo_runs_every_stage_and_writes_the_report(tmp_path, capsys):
     captions = json.loads((tmp_path / "r3" / "caption.json").read_text())
     assert 0 < captions["n_val_steps"] <= n_val_steps
 
+    # ... and from Python: the same words as prepare's, then answers per stretch of video
+    from videobert.api import Pipeline
+
+    pipe = Pipeline.from_pretrained(model, device="cpu")
+    video_id = sorted(new_gt["videos"])[0]
+    prepared_words = words.filter(pq.read_table(prepared / "words" / "assignments.parquet")
+                                  .column("video_id").to_numpy(zero_copy_only=False) == video_id)
+    mine = pipe.clip_words(new / "videos" / f"{video_id}.mp4")
+    assert mine.words.tolist() == prepared_words["word"].to_pylist()
+    verbs = (new / "verbs.txt").read_text().split()
+    nouns = (new / "nouns.txt").read_text().split()
+    predictions = pipe.classify(mine, verbs, nouns, window=3.0)
+    assert len(predictions) == -(-len(mine.words) // 2)  # 2 clips of 1.5 s per window
+    assert predictions[0].start == 0.0 and predictions[-1].end >= len(mine.words) * 1.5 - 1e-6
+    assert all(p.verb in verbs and p.noun in nouns for p in predictions)
+    probs = [prob for _, prob in predictions[0].verbs]
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
+    everything = pipe.classify(mine, verbs, nouns, top_k=len(verbs))[0]
+    assert abs(sum(prob for _, prob in everything.verbs) - 1) < 1e-5  # a softmax over the list
+    whole = pipe.classify(new / "videos" / f"{video_id}.mp4", verbs, nouns)
+    assert len(whole) == 1 and len(whole[0].verbs) == 5
+    text, video, both = (pipe.embed(text="cut the tomato"), pipe.embed(video=mine),
+                         pipe.embed(text="cut the tomato", video=mine))
+    assert text.shape == video.shape == both.shape and abs(float(both @ both) - 1) < 1e-5
+    story = pipe.storyboard("cut the tomato")
+    assert len(story.words) == 8 and all(0 <= w < pipe.codebook.n_words for w in story.words)
+
     # ... and the same from one command: raw videos -> every task's figures
     report = tmp_path / "r4"
     assert main(["evaluate", str(out / "runs" / "full"), "--videos", str(new / "manifest.jsonl"),

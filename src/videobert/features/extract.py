@@ -375,7 +375,7 @@ def run_features(
         bar.update(sum(len(rows) for rows in resumed.values()))
         n_done = _extract(
             worker_batches(loader), {j.id: j for j in todo}, out, report, resumed,
-            lambda clips: _forward(backbone, clips, dev, precision),
+            lambda clips: forward_clips(backbone, clips, dev, precision),
             Checkpoints(out, config.checkpoint_every, settings), bar,
             lambda n: f"{n + done_before}/{len(mine)}",
         )
@@ -384,8 +384,10 @@ def run_features(
     return report
 
 
-def _forward(backbone: Backbone, clips: torch.Tensor, dev: torch.device,
-             precision: str) -> np.ndarray:
+def forward_clips(backbone: Backbone, clips: torch.Tensor, dev: torch.device,
+                  precision: str) -> np.ndarray:
+    """Features of a uint8 clip batch, (B, D) float32: the stage's forward pass (the API's too,
+    so both give the same numbers)."""
     x = backbone.preprocess(clips)
     with _autocast(dev, precision):
         return backbone.forward_features(x).float().cpu().numpy()

@@ -1,0 +1,198 @@
+"""The Python API on raw video: a trained model folder, then a video in, answers out.
+
+    from videobert.api import Pipeline
+    pipe = Pipeline.from_pretrained("demo_out/runs/full/model")
+    pipe.classify("cooking.mp4", verbs=["cut", "fry"], nouns=["egg", "onion"], window=3.0)
+    pipe.storyboard("fry the egg").words        # visual words the model imagines
+    pipe.embed(text="fry the egg"), pipe.embed(video="cooking.mp4")
+
+A ``video`` is a file path, or clips already decoded (uint8 ``(n_clips, frames, H, W, 3)``).
+Decoding, features and the assignment to visual words use the settings the model's codebook
+recorded (clip grid, backbone, weights, input size, normalisation), exactly as
+``videobert prepare`` does: the words of a file are the words ``prepare`` writes for it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+Video = str | Path | np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoWords:
+    """A video's clips as visual words."""
+
+    words: np.ndarray  # (n_clips,) int64 codebook indices
+    clip_seconds: float
+
+    def span(self, first: int, last: int) -> tuple[float, float]:
+        return first * self.clip_seconds, (last + 1) * self.clip_seconds
+
+
+@dataclasses.dataclass(frozen=True)
+class Prediction:
+    """Zero-shot verb and noun of one stretch of video, best first, with probabilities (a
+    softmax over the candidates given)."""
+
+    start: float  # seconds
+    end: float
+    verbs: list[tuple[str, float]]
+    nouns: list[tuple[str, float]]
+
+    @property
+    def verb(self) -> str:
+        return self.verbs[0][0]
+
+    @property
+    def noun(self) -> str:
+        return self.nouns[0][0]
+
+
+def _ranked(labels: Sequence[str], scores: np.ndarray, top_k: int) -> list[tuple[str, float]]:
+    p = np.exp(scores - scores.max())
+    p /= p.sum()
+    order = np.argsort(-p, kind="stable")[:top_k]
+    return [(labels[i], float(p[i])) for i in order]
+
+
+class Pipeline:
+    """A model folder with everything needed to read new video (load it once, use it often)."""
+
+    def __init__(self, model_dir: Path, model: Any, tokenizer: Any, device: str) -> None:
+        from videobert.artifacts.codebook import CodebookFolder
+        from videobert.prepare import recorded_settings
+        from videobert.visual_words.hkmeans import Codebook
+
+        self.model_dir, self.model, self.tokenizer = model_dir, model, tokenizer
+        self.device = device
+        self.codebook_folder = CodebookFolder.open(model_dir / "codebook")
+        self.codebook = Codebook.load(model_dir / "codebook")
+        self.ingest, self.features = recorded_settings(model_dir)
+        self._backbone: Any = None
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, device: str | None = None) -> Pipeline:
+        from videobert.cli_options import resolve_device
+        from videobert.tasks.inputs import load_model_folder
+
+        device = resolve_device(device)
+        model, tokenizer, _ = load_model_folder(folder, device)
+        return cls(Path(folder), model, tokenizer, device)
+
+    # -- video -> visual words ------------------------------------------------------------------
+
+    @property
+    def backbone(self) -> Any:
+        if self._backbone is None:  # built on first use: text-only calls never load I3D
+            from videobert.features.backbones import build_backbone
+
+            self._backbone = build_backbone(self.features.backbone, self.features.weights,
+                                            self.features.size, self.device)
+        return self._backbone
+
+    def clips(self, video: Video) -> np.ndarray:
+        """uint8 ``(n_clips, frames, size, size, 3)`` clips on the model's clip grid."""
+        if isinstance(video, np.ndarray):
+            if video.ndim != 5 or video.dtype != np.uint8 or video.shape[-1] != 3:
+                raise ValueError(f"clips must be uint8 (n_clips, frames, H, W, 3), got "
+                                 f"{video.dtype} {video.shape}")
+            return video
+        from videobert.ingest.video import iter_clips
+
+        grid = self.ingest
+        clips = list(iter_clips(video, fps=grid.fps, clip_frames=grid.clip_frames,
+                                size=self.features.size, crop=True,
+                                min_last_clip=grid.min_last_clip))
+        if not clips:
+            raise ValueError(f"{video}: no clip of {grid.clip_frames} frames at {grid.fps:g} fps "
+                             "could be decoded")
+        return np.stack(clips)
+
+    @torch.inference_mode()
+    def clip_features(self, video: Video) -> np.ndarray:
+        """``(n_clips, D)`` float32, rounded through float16 as the features stage stores them
+        (so the words below equal ``prepare``'s)."""
+        from videobert.features.extract import forward_clips, resolve_precision
+
+        clips = self.clips(video)
+        device = torch.device(self.device)
+        precision = resolve_precision(self.features.precision, device)
+        size = self.features.batch_size
+        rows = [forward_clips(self.backbone, torch.from_numpy(clips[i : i + size]), device,
+                              precision) for i in range(0, len(clips), size)]
+        return np.concatenate(rows).astype(np.float16).astype(np.float32)
+
+    def clip_words(self, video: Video) -> VideoWords:
+        from videobert.visual_words.stage import normalize_features
+
+        feats = self.clip_features(video)
+        how = self.codebook_folder.normalize
+        mean = feats.astype(np.float64).mean(0).astype(np.float32) if how == "center_l2" else None
+        words = self.codebook.assign(normalize_features(feats, how, mean))
+        return VideoWords(np.asarray(words, np.int64), self.ingest.clip_frames / self.ingest.fps)
+
+    # -- tasks ----------------------------------------------------------------------------------
+
+    def classify(self, video: Video | VideoWords, verbs: Sequence[str], nouns: Sequence[str],
+                 window: float | None = None, top_k: int = 5) -> list[Prediction]:
+        """Zero-shot verb and noun, for the whole video (``window=None``) or for each stretch
+        of ``window`` seconds (the prompt "now let me show you how to [MASK] the [MASK]")."""
+        from videobert.tasks.zero_shot import (
+            DEFAULT_TEMPLATE,
+            Template,
+            candidate_pieces,
+            score_candidates,
+        )
+
+        if not verbs or not nouns:
+            raise ValueError("classify needs at least one verb and one noun")
+        vw = video if isinstance(video, VideoWords) else self.clip_words(video)
+        n = len(vw.words)
+        per = n if window is None else max(1, math.ceil(window / vw.clip_seconds - 1e-9))
+        spans = [(lo, min(n, lo + per) - 1) for lo in range(0, n, per)]
+        template = Template.parse(DEFAULT_TEMPLATE, self.tokenizer)
+        verb_s, noun_s = score_candidates(
+            self.model, template, candidate_pieces(self.tokenizer, verbs, "verb"),
+            candidate_pieces(self.tokenizer, nouns, "noun"),
+            [vw.words[lo : hi + 1].tolist() for lo, hi in spans])
+        return [Prediction(*vw.span(lo, hi), _ranked(verbs, verb_s[i], top_k),
+                           _ranked(nouns, noun_s[i], top_k))
+                for i, (lo, hi) in enumerate(spans)]
+
+    def storyboard(self, text: str, n_words: int = 8) -> Any:
+        """The visual words the model predicts after "now let me show you how to TEXT"
+        (``.words``; ``videobert.tasks.text_to_video.render_generation`` draws them)."""
+        from videobert.tasks.text_to_video import generate_visual_words
+        from videobert.vocab import PROMPT
+
+        return generate_visual_words(self.model, self.tokenizer, f"{PROMPT} {text}", n_words)
+
+    def embed(self, text: str | None = None, video: Video | VideoWords | None = None
+              ) -> np.ndarray:
+        """A unit-length embedding (D,) of a sentence, a video, or both together: the mean
+        last hidden state over the content tokens (what retrieval's embedding score uses)."""
+        from videobert.tasks import inputs
+
+        if text is None and video is None:
+            raise ValueError("embed needs text, video or both")
+        layout = self.model.layout
+        text_ids = inputs.encode_text(self.tokenizer, text) if text is not None else None
+        visual = None
+        if video is not None:
+            vw = video if isinstance(video, VideoWords) else self.clip_words(video)
+            limit = inputs.max_length(self.model) - (len(text_ids or []) + 3)
+            visual = inputs.visual_tokens(layout, vw.words[: max(1, limit)])
+        if visual is None:
+            example = inputs.text_sequence(layout, text_ids)
+        else:
+            example = inputs.joint_sequence(layout, text_ids or [], visual)
+        vector = inputs.pooled_states(self.model, [example])[0]
+        return vector / max(float(np.linalg.norm(vector)), 1e-12)
