@@ -109,6 +109,31 @@ def test_demo_runs_every_stage_and_writes_the_report(tmp_path, capsys):
     story = pipe.storyboard("cut the tomato")
     assert len(story.words) == 8 and all(0 <= w < pipe.codebook.n_words for w in story.words)
 
+    # ... and a searchable index of the new videos, grown one video at a time
+    videos = sorted((new / "videos").glob("*.mp4"))
+    index_dir = tmp_path / "index"
+    assert main(["index", "add", str(videos[0]), "--model", str(model), "--out",
+                 str(index_dir)]) == 0
+    from videobert.index import ClipIndex
+
+    first = len(ClipIndex.open(index_dir))
+    assert first == len(pipe.clip_words(videos[0]).words) - 1  # windows of 2 clips, stride 1
+    assert main(["index", "add", str(new / "videos"), "--model", str(model), "--out",
+                 str(index_dir)]) == 0
+    index = ClipIndex.open(index_dir)
+    assert len(index) > first and index.meta["n_videos"] == len(videos)
+    hits = pipe.search("cut the tomato", index_dir, k=3)
+    assert len(hits) == 3 and hits[0].score >= hits[1].score >= hits[2].score
+    assert all(h.video in {str(v.resolve()) for v in videos} and h.end > h.start for h in hits)
+    capsys.readouterr()
+    assert main(["index", "search", str(index_dir), "cut the tomato", "--model", str(model),
+                 "-k", "2"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 2
+    versions = sorted(p.name for p in index_dir.iterdir())
+    assert main(["index", "add", str(new / "videos"), "--model", str(model), "--out",
+                 str(index_dir)]) == 0  # nothing new: the same version, nothing embedded
+    assert sorted(p.name for p in index_dir.iterdir()) == versions
+
     # ... and the same from one command: raw videos -> every task's figures
     report = tmp_path / "r4"
     assert main(["evaluate", str(out / "runs" / "full"), "--videos", str(new / "manifest.jsonl"),

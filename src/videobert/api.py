@@ -196,3 +196,11 @@ class Pipeline:
             example = inputs.joint_sequence(layout, text_ids or [], visual)
         vector = inputs.pooled_states(self.model, [example])[0]
         return vector / max(float(np.linalg.norm(vector)), 1e-12)
+
+    def search(self, text: str, index: Any, k: int = 5) -> list[Any]:
+        """The ``k`` indexed windows closest to ``text`` (``index``: a ``videobert.index.
+        ClipIndex`` or its folder; ``videobert index add`` builds one)."""
+        from videobert.index import ClipIndex
+
+        index = index if isinstance(index, ClipIndex) else ClipIndex.open(index)
+        return index.search(self, text, k)

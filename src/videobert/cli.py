@@ -32,6 +32,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "caption": ("videobert.tasks.captioning", "captioning from clip / VideoBERT features (3 rows)"),
     "finetune": ("videobert.tasks.finetune", "fine-tune a step classifier: `finetune train|eval`"),
     "evaluate": ("videobert.evaluate", "run every task on a dataset with ground truth -> report/"),
+    "index": ("videobert.index.command",
+              "a searchable index of video clips: `index add`, `index search`"),
     "demo": ("videobert.demo", "the whole pipeline on the built-in dataset, offline, one command"),
 }
 
