@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from videobert.io import atomic_path, read_json, write_json
+from videobert.io import atomic_path, write_json
 from videobert.log import get_logger
 from videobert.report import (
     diagnostics_markdown,
@@ -86,11 +86,12 @@ def check_inputs(run_dir: Path, ground_truth: Path, features_dir: Path | None,
     if features_dir is not None and not is_features_folder(features_dir):
         raise EvaluateInputError(f"features folder {features_dir} has no manifest.json (is it "
                                  "a finished `videobert features` folder?)")
-    meta = run_dir / "model" / "codebook" / "meta.json"
+    from videobert.artifacts.codebook import CodebookFolder
+
     try:
-        read_json(meta)
-    except ValueError as exc:
-        raise EvaluateInputError(f"{meta} is not valid JSON: {exc}") from exc
+        CodebookFolder.open(run_dir / "model" / "codebook")
+    except (FileNotFoundError, ValueError) as exc:
+        raise EvaluateInputError(f"run folder {run_dir}: {exc}") from exc
     from videobert.artifacts.words import resolve_words
 
     try:

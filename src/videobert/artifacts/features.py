@@ -23,6 +23,10 @@ class FeatureFile:
     path: Path
     n_clips: int
 
+    def array(self) -> np.ndarray:
+        """The ``[n_clips, D]`` features, memory-mapped (rows are read when indexed)."""
+        return np.load(self.path, mmap_mode="r")
+
 
 def read_features_manifest(features_dir: str | Path) -> dict[str, Any]:
     path = Path(features_dir) / MANIFEST

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from videobert.artifacts.segments import read_manifest, read_segment_table
 from videobert.config import CorpusConfig, to_dict
-from videobert.io import Skip, StageReport, atomic_path, read_json, write_json
+from videobert.io import Skip, StageReport, atomic_path, write_json
 from videobert.log import get_logger
 from videobert.sequences.tokenizer import (
     BUNDLED_NAME,
@@ -66,7 +66,7 @@ def _sha1(path: Path) -> str:
 def _segments_sha1(manifest: Path) -> str:
     """Of the manifest's videos and skips only: a re-run of ingest that reuses every video
     rewrites its run counters but leaves the corpus inputs, and this hash, unchanged."""
-    data = read_json(manifest)
+    data = read_manifest(manifest.parent)
     payload = json.dumps([data.get("videos"), data.get("skipped")], sort_keys=True)
     return hashlib.sha1(payload.encode()).hexdigest()
 
@@ -138,7 +138,9 @@ def check_codebook_matches(segments_dir: Path, codebook_dir: Path, video_ids: li
     matched = [v for v in video_ids if v in words_of]
     if 2 * len(matched) >= len(video_ids):
         return
-    made_for = read_json(codebook_dir / "meta.json").get("segments")
+    from videobert.artifacts.codebook import CodebookFolder
+
+    made_for = CodebookFolder.open(codebook_dir).meta.get("segments")
     if matched and made_for and Path(made_for).resolve() == segments_dir.resolve():
         return
 

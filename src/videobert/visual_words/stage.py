@@ -55,7 +55,7 @@ NORMALIZATIONS = ("none", "l2", "center_l2")
 
 def video_mean(f: FeatureFile) -> np.ndarray:
     """Mean clip feature of one video, streamed in chunks (float64 accumulation)."""
-    array = np.load(f.path, mmap_mode="r")
+    array = f.array()
     total = np.zeros(array.shape[1], np.float64)
     for start in range(0, f.n_clips, CHUNK_ROWS):
         total += np.asarray(array[start : start + CHUNK_ROWS], np.float64).sum(0)
@@ -96,7 +96,7 @@ def sample_features(
     for i, f in enumerate(tqdm(files, desc="sampling clips", unit="video")):
         lo, hi = bounds[i], bounds[i + 1]
         if hi > lo:
-            rows = np.load(f.path, mmap_mode="r")[chosen[lo:hi] - offsets[i]]
+            rows = f.array()[chosen[lo:hi] - offsets[i]]
             sample[lo:hi] = rows
             if not np.isfinite(sample[lo:hi]).all():
                 report.skip(f.path, "contains NaN or infinite values")
@@ -134,7 +134,7 @@ def assign_all(
     bar = tqdm(total=sum(f.n_clips for f in files), desc="assigning clips", unit="clip")
     pooled = 0
     for index, f in enumerate(files):
-        array = np.load(f.path, mmap_mode="r")
+        array = f.array()
         if f.n_clips <= CHUNK_ROWS:
             x = np.asarray(array, dtype=np.float32)
             if not np.isfinite(x).all():
