@@ -86,12 +86,11 @@ def check_inputs(run_dir: Path, ground_truth: Path, features_dir: Path | None,
     if features_dir is not None and not is_features_folder(features_dir):
         raise EvaluateInputError(f"features folder {features_dir} has no manifest.json (is it "
                                  "a finished `videobert features` folder?)")
-    from videobert.artifacts.codebook import CodebookFolder
-
+    meta = run_dir / "model" / "codebook" / "meta.json"  # exemplars and settings need it
     try:
-        CodebookFolder.open(run_dir / "model" / "codebook")
-    except (FileNotFoundError, ValueError) as exc:
-        raise EvaluateInputError(f"run folder {run_dir}: {exc}") from exc
+        read_json(meta)
+    except ValueError as exc:
+        raise EvaluateInputError(f"{meta} is not valid JSON: {exc}") from exc
     from videobert.artifacts.words import resolve_words
 
     try:
