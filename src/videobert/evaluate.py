@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from videobert.io import atomic_path, write_json
+from videobert.io import atomic_path, read_json, write_json
 from videobert.log import get_logger
 from videobert.report import (
     diagnostics_markdown,
