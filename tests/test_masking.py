@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 
 from synthetic_corpus import LAYOUT, write_corpus
+from videobert.artifacts.corpus import Corpus, CorpusError
 from videobert.sequences.dataset import (
     JOINT,
     NO_ALIGNMENT,
     TEXT_ONLY,
     VIDEO_ONLY,
-    Corpus,
-    CorpusError,
     DataPosition,
     GlobalBatchSampler,
     PretrainDataset,

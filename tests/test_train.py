@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from synthetic_corpus import LAYOUT, write_corpus
+from videobert.artifacts.corpus import Corpus
 from videobert.config import ConfigError
 from videobert.epochs import lr_factor
 from videobert.model.videobert import VideoBert
-from videobert.sequences.dataset import Corpus, PretrainDataset, SequenceConfig, collate
+from videobert.sequences.dataset import PretrainDataset, SequenceConfig, collate
 from videobert.train import load_pretrain_config, pretrain
 from videobert.train.checkpoint import list_checkpoints
 from videobert.train.loop import build_model

@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from videobert.sequences.dataset import CorpusError
+    from videobert.artifacts.corpus import CorpusError
     from videobert.train.config import load_pretrain_config
     from videobert.train.loop import pretrain
 

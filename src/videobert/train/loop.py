@@ -27,13 +27,13 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from videobert.artifacts.corpus import Corpus
 from videobert.epochs import seed_everything, warmup_schedule
 from videobert.io import atomic_path
 from videobert.log import get_logger
 from videobert.model.videobert import PRESETS, VideoBert
 from videobert.sequences.dataset import (
     TASK_NAMES,
-    Corpus,
     DataPosition,
     GlobalBatchSampler,
     PretrainDataset,
