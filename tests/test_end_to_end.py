@@ -101,6 +101,16 @@ def test_demo_runs_every_stage_and_writes_the_report(tmp_path, capsys):
     assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
     everything = pipe.classify(mine, verbs, nouns, top_k=len(verbs))[0]
     assert abs(sum(prob for _, prob in everything.verbs) - 1) < 1e-5  # a softmax over the list
+    import av
+    import torch
+
+    path = new / "videos" / f"{video_id}.mp4"
+    with av.open(str(path)) as container:  # the other kinds of video the API takes
+        assert pipe.clip_words(container).words.tolist() == mine.words.tolist()
+    clips = pipe.clips(path)
+    assert pipe.clip_words(torch.from_numpy(clips)).words.tolist() == mine.words.tolist()
+    with pytest.raises(TypeError, match="a video is a path"):
+        pipe.clip_words(3.5)
     whole = pipe.classify(new / "videos" / f"{video_id}.mp4", verbs, nouns)
     assert len(whole) == 1 and len(whole[0].verbs) == 5
     text, video, both = (pipe.embed(text="cut the tomato"), pipe.embed(video=mine),

@@ -6,7 +6,8 @@
     pipe.storyboard("fry the egg").words        # visual words the model imagines
     pipe.embed(text="fry the egg"), pipe.embed(video="cooking.mp4")
 
-A ``video`` is a file path, or clips already decoded (uint8 ``(n_clips, frames, H, W, 3)``).
+A ``video`` is a file path, an open PyAV container (its file is read), or clips already decoded
+(uint8 ``(n_clips, frames, H, W, 3)``, a NumPy array or a torch tensor).
 Decoding, features and the assignment to visual words use the settings the model's codebook
 recorded (clip grid, backbone, weights, input size, normalisation), exactly as
 ``videobert prepare`` does: the words of a file are the words ``prepare`` writes for it.
@@ -23,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-Video = str | Path | np.ndarray
+Video = Any  # a path, a PyAV input container, or uint8 clips (NumPy or torch)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,6 +101,14 @@ class Pipeline:
 
     def clips(self, video: Video) -> np.ndarray:
         """uint8 ``(n_clips, frames, size, size, 3)`` clips on the model's clip grid."""
+        if isinstance(video, torch.Tensor):
+            video = video.detach().cpu().numpy()
+        if not isinstance(video, np.ndarray | str | Path):
+            name = getattr(video, "name", None)  # an av.container.InputContainer
+            if not isinstance(name, str) or not Path(name).is_file():
+                raise TypeError(f"a video is a path, a PyAV container of a file, or uint8 "
+                                f"clips; got {type(video).__name__}")
+            video = name
         if isinstance(video, np.ndarray):
             if video.ndim != 5 or video.dtype != np.uint8 or video.shape[-1] != 3:
                 raise ValueError(f"clips must be uint8 (n_clips, frames, H, W, 3), got "
