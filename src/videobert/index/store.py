@@ -62,9 +62,17 @@ def _source(path: Path) -> str:
 
 class ClipIndex:
     def __init__(self, folder: Path, version: str | None, meta: dict[str, Any],
-                 items: dict[str, list], vectors: np.ndarray) -> None:
+                 items: dict[str, list], vectors: Any) -> None:
         self.folder, self.version, self.meta = folder, version, meta
-        self.items, self.vectors = items, vectors
+        self.items = items
+        self.faiss = vectors  # the faiss index of the current version (None: empty)
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """The stored window embeddings, (n_items, dim) float32 (read back for ``add``)."""
+        if self.faiss is None or self.faiss.ntotal == 0:
+            return np.zeros((0, 0), np.float32)
+        return self.faiss.reconstruct_n(0, self.faiss.ntotal)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -78,7 +86,7 @@ class ClipIndex:
         pointer = folder / CURRENT
         if not pointer.is_file():
             if create:
-                return cls(folder, None, {}, {c: [] for c in COLUMNS}, np.zeros((0, 0), "f4"))
+                return cls(folder, None, {}, {c: [] for c in COLUMNS}, None)
             raise FileNotFoundError(f"{folder} is not a clip index (no {CURRENT} file; "
                                     "`videobert index add VIDEOS --model M --out DIR` makes one)")
         version = pointer.read_text().strip()
@@ -90,24 +98,18 @@ class ClipIndex:
         except (OSError, ValueError, RuntimeError) as exc:
             raise ValueError(f"{part}: the index version named by {pointer} is unreadable "
                              f"({exc})") from exc
-        vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros(
-            (0, index.d), np.float32)
-        return cls(folder, version, meta, {c: table[c] for c in COLUMNS}, vectors)
+        return cls(folder, version, meta, {c: table[c] for c in COLUMNS}, index)
 
     def __len__(self) -> int:
         return len(self.items["video_id"])
 
     def search(self, pipeline: Any, text: str, k: int = 5) -> list[Hit]:
         """The ``k`` windows whose video embedding is closest to the sentence's."""
-        import faiss
-
         if len(self) == 0:
             return []
         self._check_model(pipeline)
         query = pipeline.embed(text=text).astype(np.float32)[None]
-        index = faiss.IndexFlatIP(self.vectors.shape[1])
-        index.add(np.ascontiguousarray(self.vectors))
-        scores, rows = index.search(query, min(k, len(self)))
+        scores, rows = self.faiss.search(query, min(k, len(self)))
         it = self.items
         return [Hit(float(s), it["video_id"][r], it["video"][r], float(it["start"][r]),
                     float(it["end"][r]), list(it["words"][r]))
@@ -199,7 +201,7 @@ class ClipIndex:
         with atomic_path(self.folder / CURRENT) as tmp:  # the switch: one rename
             tmp.write_text(version + "\n")
         old = self.version
-        self.version, self.meta, self.items, self.vectors = version, meta, items, vectors
+        self.version, self.meta, self.items, self.faiss = version, meta, items, index
         if old:
             shutil.rmtree(self.folder / old, ignore_errors=True)
         for stale in self.folder.glob("v*"):  # versions of killed runs
