@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_CLIP_SECONDS = 30 / 20.0  # ingest defaults: 30 frames at 20 fps
+from videobert.artifacts.words import DEFAULT_CLIP_SECONDS
 
 
 @dataclasses.dataclass(frozen=True)
