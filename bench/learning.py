@@ -44,6 +44,9 @@ RECIPES: dict[str, list[str]] = {
     "joint only, negatives .2 from the start": [
         *JOINT_ONLY, "data.negative_prob=0.2", "data.negative_start=0"],
     "default, 3000 steps": ["train.steps=3000"],
+    # the clips' continuous features added to their visual tokens' inputs
+    "default + clip features": ["model.clip_features=true"],
+    "default + clip features, 3000 steps": ["model.clip_features=true", "train.steps=3000"],
 }
 
 
@@ -95,6 +98,8 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--threads", type=int, default=int(os.environ.get("THREADS", "2")))
     parser.add_argument("--quick", action="store_true", help="default recipe, oracle only")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="one more override for every recipe")
     args = parser.parse_args()
     import torch
 
@@ -112,9 +117,11 @@ def main() -> int:
         corpus = corpus_for(args.work, codebook, out)
         for recipe in recipes:
             for seed in args.seeds:
-                run = out / f"{codebook}_{recipe.replace(' ', '_')}_seed{seed}"
-                m = measure(corpus, run, ground_truth, [*RECIPES[recipe], f"train.seed={seed}"])
-                print(f"| {codebook} | {recipe} | {seed} | {m['cross_verb']} | {m['prior_verb']} "
+                name = " ".join([recipe, *args.overrides])
+                run = out / f"{codebook}_{name.replace(' ', '_').replace('=', '')}_seed{seed}"
+                m = measure(corpus, run, ground_truth,
+                            [*RECIPES[recipe], *args.overrides, f"train.seed={seed}"])
+                print(f"| {codebook} | {name} | {seed} | {m['cross_verb']} | {m['prior_verb']} "
                       f"| {m['cross_noun']} | {m['prior_noun']} | {m['swap']['verb']:.2f} / "
                       f"{m['swap']['noun']:.2f} | {m['seconds']:.0f} |", flush=True)
     print(f"load average {os.getloadavg()[0]:.2f} at the end")

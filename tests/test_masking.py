@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from synthetic_corpus import LAYOUT, write_corpus
 from videobert.artifacts.corpus import Corpus, CorpusError
@@ -12,6 +13,7 @@ from videobert.sequences.dataset import (
     NO_ALIGNMENT,
     TEXT_ONLY,
     VIDEO_ONLY,
+    ClipRun,
     DataPosition,
     GlobalBatchSampler,
     PretrainDataset,
@@ -208,7 +210,7 @@ def test_negatives_come_from_another_segment(corpus, same_video):
     by_identity = {id(s.visual_ids): s for s in corpus.segments}
     for seed in range(50):
         i = ds.segment_ids[seed % len(ds.segment_ids)]
-        other = by_identity[id(ds._negative_clips(i, np.random.default_rng(seed)))]
+        other = by_identity[id(ds._negative_clips(i, np.random.default_rng(seed)).words)]
         assert other is not corpus.segments[i]
         assert other.video_id in corpus.video_ids[:4], "negatives stay inside the split"
         assert (other.video_id == corpus.segments[i].video_id) == (same_video == 1.0)
@@ -297,13 +299,46 @@ def test_pretraining_examples_and_task_inputs_share_one_layout(corpus):
 
     train = PretrainDataset(corpus, corpus.video_ids, SequenceConfig(max_len=64), seed=0)
     rng = np.random.default_rng(0)
-    text, words = np.array([7, 8, 9]), np.array([0, 5, 31])
+    text, words = np.array([7, 8, 9]), ClipRun("v", np.array([0, 5, 31]))
     joint = train._assemble(text, words, JOINT, 1.0, rng, mask=False)
-    expected = inputs.joint_sequence(LAYOUT, text.tolist(), inputs.visual_tokens(LAYOUT, words))
+    expected = inputs.joint_sequence(LAYOUT, text.tolist(),
+                                     inputs.visual_tokens(LAYOUT, words.words))
     assert joint.input_ids.tolist() == expected.ids
     assert joint.token_type_ids.tolist() == expected.types
     text_only = train._assemble(text, words, TEXT_ONLY, -1.0, rng, mask=False)
     assert text_only.input_ids.tolist() == inputs.text_sequence(LAYOUT, text.tolist()).ids
     video_only = train._assemble(text, words, VIDEO_ONLY, -1.0, rng, mask=False)
     assert video_only.input_ids.tolist() == inputs.video_sequence(
-        LAYOUT, inputs.visual_tokens(LAYOUT, words)).ids
+        LAYOUT, inputs.visual_tokens(LAYOUT, words.words)).ids
+
+
+def test_clip_features_sit_on_their_visual_tokens_in_pretraining_and_tasks(corpus):
+    """A clip's feature goes with its visual token, the same in a pretraining example and in
+    the tasks' padded batch; a masked visual token's feature is hidden (it would give the word
+    away) and text positions get none."""
+    from videobert.tasks import inputs
+
+    rng = np.random.default_rng(0)
+    tables = {vid: rng.normal(size=(words.size, 4)).astype(np.float16)
+              for vid, words in corpus.videos.items()}
+    train = PretrainDataset(corpus, corpus.video_ids, SequenceConfig(max_len=64), seed=0,
+                            clip_features=tables)
+    vid = corpus.video_ids[0]
+    positions = np.array([0, 2, 3])
+    clips = ClipRun(vid, corpus.videos[vid][positions], positions)
+    text = np.array([7, 8, 9])
+    joint = train._assemble(text, clips, JOINT, 1.0, rng, mask=False)
+    video_at = np.flatnonzero(LAYOUT.is_visual(joint.input_ids))
+    assert np.array_equal(joint.clip_features[video_at], tables[vid][positions])
+    assert not joint.clip_features[np.setdiff1d(np.arange(joint.input_ids.size), video_at)].any()
+    task_side = inputs.pad([inputs.clips_sequence(
+        LAYOUT, text.tolist(), inputs.Clips(tuple(clips.words), tables[vid][positions]))], 0)
+    assert torch.equal(task_side.clip_features[0], torch.from_numpy(
+        joint.clip_features.astype(np.float32)))
+    for seed in range(20):  # masked examples: hidden features where there is a target
+        ex = train.example(seed % len(train), epoch=seed)
+        if ex.clip_features is not None:
+            assert not ex.clip_features[ex.mlm_labels != IGNORE_INDEX].any()
+    batch = collate([train.example(i) for i in range(4)], LAYOUT.pad_id)
+    assert batch.clip_features is not None and batch.clip_features.shape[:2] == \
+        batch.input_ids.shape

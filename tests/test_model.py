@@ -72,6 +72,28 @@ def test_head_shapes():
     assert no_labels.mlm_logits is None and no_labels.mlm_positions is None
 
 
+def test_clip_features_reach_the_encoder_only_where_given_and_are_saved(tmp_path):
+    """A model with clip_feature_dim adds each visual token's feature to its input: a zero
+    row (text, specials, masked clips) changes nothing, a real one changes the states, and a
+    reloaded model gives the same outputs."""
+    torch.manual_seed(0)
+    model = VideoBert(tiny_config(LAYOUT, clip_feature_dim=6)).eval()
+    ids, tt, mask, labels, _ = make_batch()
+    words_only = model(ids, tt, mask, labels).hidden_states
+    zeros = torch.zeros((*ids.shape, 6))
+    torch.testing.assert_close(model(ids, tt, mask, labels, zeros).hidden_states, words_only)
+    features = torch.randn((*ids.shape, 6)) * LAYOUT.is_visual(ids)[..., None]
+    with_features = model(ids, tt, mask, labels, features)
+    assert not torch.allclose(with_features.hidden_states, words_only)
+    reloaded = VideoBert.from_pretrained(model.save_pretrained(tmp_path / "m")).eval()
+    assert reloaded.config.clip_feature_dim == 6
+    torch.testing.assert_close(reloaded(ids, tt, mask, labels, features).hidden_states,
+                               with_features.hidden_states)
+    plain = VideoBert(tiny_config(LAYOUT)).eval()  # reads words only: features are not used
+    torch.testing.assert_close(plain(ids, tt, mask, labels, features).hidden_states,
+                               plain(ids, tt, mask, labels).hidden_states)
+
+
 def test_padding_does_not_change_real_tokens():
     torch.manual_seed(0)
     model = VideoBert(tiny_config(LAYOUT)).eval()

@@ -33,9 +33,22 @@ class VideoWords:
 
     words: np.ndarray  # (n_clips,) int64 codebook indices
     clip_seconds: float
+    # (n_clips, F) normalised clip features, for a model that reads them beside the words
+    features: np.ndarray | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def span(self, first: int, last: int) -> tuple[float, float]:
         return first * self.clip_seconds, (last + 1) * self.clip_seconds
+
+    def window(self, first: int, last: int) -> VideoWords:
+        """Clips ``first..last`` (inclusive), times measured from the first."""
+        features = None if self.features is None else self.features[first : last + 1]
+        return VideoWords(self.words[first : last + 1], self.clip_seconds, features)
+
+    def clips(self, first: int = 0, last: int | None = None) -> Any:  # -> tasks.inputs.Clips
+        from videobert.tasks.inputs import Clips
+
+        w = self.window(first, len(self.words) - 1 if last is None else last)
+        return Clips(tuple(int(x) for x in w.words), w.features)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,8 +158,11 @@ class Pipeline:
         feats = self.clip_features(video)
         how = self.codebook_folder.normalize
         mean = feats.astype(np.float64).mean(0).astype(np.float32) if how == "center_l2" else None
-        words = self.codebook.assign(normalize_features(feats, how, mean))
-        return VideoWords(np.asarray(words, np.int64), self.ingest.clip_frames / self.ingest.fps)
+        normalized = normalize_features(feats, how, mean)
+        words = self.codebook.assign(normalized)
+        reads = self.model.config.clip_feature_dim
+        return VideoWords(np.asarray(words, np.int64), self.ingest.clip_frames / self.ingest.fps,
+                          normalized.astype(np.float16) if reads else None)
 
     # -- tasks ----------------------------------------------------------------------------------
 
@@ -171,7 +187,7 @@ class Pipeline:
         verb_s, noun_s = score_candidates(
             self.model, template, candidate_pieces(self.tokenizer, verbs, "verb"),
             candidate_pieces(self.tokenizer, nouns, "noun"),
-            [vw.words[lo : hi + 1].tolist() for lo, hi in spans])
+            [vw.clips(lo, hi) for lo, hi in spans])
         return [Prediction(*vw.span(lo, hi), _ranked(verbs, verb_s[i], top_k),
                            _ranked(nouns, noun_s[i], top_k))
                 for i, (lo, hi) in enumerate(spans)]
@@ -198,11 +214,11 @@ class Pipeline:
         if video is not None:
             vw = video if isinstance(video, VideoWords) else self.clip_words(video)
             limit = inputs.max_length(self.model) - (len(text_ids or []) + 3)
-            visual = inputs.visual_tokens(layout, vw.words[: max(1, limit)])
+            visual = vw.clips(0, min(len(vw.words), max(1, limit)) - 1)
         if visual is None:
             example = inputs.text_sequence(layout, text_ids)
         else:
-            example = inputs.joint_sequence(layout, text_ids or [], visual)
+            example = inputs.clips_sequence(layout, text_ids or [], visual)
         vector = inputs.pooled_states(self.model, [example])[0]
         return vector / max(float(np.linalg.norm(vector)), 1e-12)
 

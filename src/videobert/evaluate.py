@@ -196,6 +196,7 @@ def run_evaluate(
     words from ``words_dir`` (default: the codebook the model was trained with); write ``out``
     (default ``run_dir/report``) and return every figure."""
     from videobert.artifacts.words import VisualWords
+    from videobert.tasks.cli_common import words_features
     from videobert.tasks.inputs import load_model_folder
     from videobert.tasks.registry import TASKS, TaskData
     from videobert.tasks.steps import load_ground_truth, load_steps
@@ -212,7 +213,9 @@ def run_evaluate(
     features = Path(features_dir) if features_dir else words.features_dir
     gt = load_ground_truth(ground_truth)
     video_words = words.by_video()
-    steps, left_out = load_steps(gt, video_words, words.clip_seconds)
+    clip_inputs = words_features(model.config.clip_feature_dim, codebook_dir, words,
+                                 video_words, features)
+    steps, left_out = load_steps(gt, video_words, words.clip_seconds, clip_features=clip_inputs)
     train = [s for s in steps if s.split == "train"]
     val = [s for s in steps if s.split == "val"]
     if not val or not train:

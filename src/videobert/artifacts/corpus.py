@@ -114,6 +114,25 @@ class Corpus:
                 return path if path.exists() else None
         return None
 
+    def clip_features(self) -> dict[str, np.ndarray]:
+        """Every video's normalised clip features, from the features folder and with the
+        normalisation its codebook recorded (for a model that reads them beside the words)."""
+        codebook = self.codebook_dir()
+        if codebook is None:
+            raise CorpusError(f"{self.folder}: the codebook folder its meta.json names is gone; "
+                              "clip features are found through it")
+        meta = read_json(codebook / "meta.json")
+        features = meta.get("features")
+        if not features or not Path(features).is_dir():
+            raise CorpusError(f"{codebook}/meta.json: its features folder {features!r} is "
+                              "missing; clip features need it (or set model.clip_features=false)")
+        if not self.videos:
+            raise CorpusError(f"{self.folder}: no videos.parquet, so clips cannot be placed")
+        from videobert.artifacts.features import normalized_clip_features
+
+        counts = {vid: int(words.size) for vid, words in self.videos.items()}
+        return normalized_clip_features(features, meta.get("normalize", "none"), counts)
+
     def tokenizer_source(self) -> str | None:
         """The corpus's own tokenizer copy (``tokenizer_dir``), else the source it names."""
         copy = self.meta.get("tokenizer_dir")

@@ -109,3 +109,25 @@ class ClipFeatures:
             raise ValueError(f"{self.path(video_id)} has {len(array)} clips but {what} needs "
                              f"clip {last}")
         return array[first : last + 1]
+
+
+def normalized_clip_features(
+    features_dir: str | Path, normalize: str, clip_counts: dict[str, int],
+) -> dict[str, np.ndarray]:
+    """Each video's clip features normalised as its codebook saw them (``normalize`` from the
+    codebook's meta), float16 ``[n_clips, D]``: the continuous visual input of a model with
+    ``clip_feature_dim``. ``clip_counts``: the videos wanted and the clips each must have (a
+    features file that disagrees with the visual words is an error naming it)."""
+    from videobert.visual_words.stage import normalize_features
+
+    reader = ClipFeatures(features_dir)
+    out: dict[str, np.ndarray] = {}
+    for video_id, n_clips in clip_counts.items():
+        array = reader(video_id)
+        if len(array) != n_clips:
+            raise ValueError(f"{reader.path(video_id)} has {len(array)} clips but its visual "
+                             f"words have {n_clips}: features and codebook disagree")
+        mean = array.astype(np.float64).mean(0).astype(np.float32) if len(array) else None
+        how = normalize if len(array) else "none"
+        out[video_id] = normalize_features(array, how, mean).astype(np.float16)
+    return out

@@ -160,8 +160,8 @@ class ClipIndex:
             for first in starts:
                 last = min(n, first + window) - 1
                 words = clip_words.words[first : last + 1]
-                vectors.append(pipeline.embed(video=dataclasses.replace(
-                    clip_words, words=words)).astype(np.float32)[None])
+                vectors.append(pipeline.embed(video=clip_words.window(first, last)
+                                              ).astype(np.float32)[None])
                 start, end = clip_words.span(first, last)
                 for column, value in zip(COLUMNS, (video_id, str(path), start, end, first, last,
                                                    [int(w) for w in words], source), strict=True):

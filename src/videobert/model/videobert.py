@@ -47,6 +47,10 @@ class VideoBertConfig:
     layer_norm_eps: float = 1e-12
     hidden_act: str = "gelu"  # "gelu" (exact, as BERT) | "gelu_tanh" | "relu"
     visual_feature_dim: int | None = None  # codebook centroid dimension (for initialisation)
+    # > 0: each visual token's input is its word's embedding plus a projection of its clip's
+    # (normalised) feature, so what quantisation loses still reaches the encoder. 0: visual
+    # words only, as the paper.
+    clip_feature_dim: int = 0
     initializer_range: float = 0.02
     # The paper kept the (text) input embeddings fixed; stored here so a reloaded model keeps it.
     freeze_input_embeddings: bool = False
@@ -172,10 +176,18 @@ class Embeddings(nn.Module):
         self.token_type = nn.Embedding(config.type_vocab_size, config.hidden_size)
         self.norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = Dropout(config.hidden_dropout)
+        # no bias: a position without a feature (text, specials, a masked clip) gets nothing
+        self.clip = (nn.Linear(config.clip_feature_dim, config.hidden_size, bias=False)
+                     if config.clip_feature_dim else None)
 
-    def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, input_ids: torch.Tensor, token_type_ids: torch.Tensor,
+        clip_features: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         T = input_ids.shape[1]
         x = self.word(input_ids) + self.token_type(token_type_ids)  # (B, T, D)
+        if self.clip is not None and clip_features is not None:
+            x = x + self.clip(clip_features.to(x.dtype))
         x = x + self.position.weight[:T]  # (T, D) broadcast over the batch
         return self.dropout(self.norm(x))
 
@@ -297,6 +309,7 @@ class VideoBert(nn.Module):
         input_ids: torch.Tensor,  # (B, T) long
         token_type_ids: torch.Tensor,  # (B, T) long
         attention_mask: torch.Tensor | None = None,  # (B, T) bool, True = real token
+        clip_features: torch.Tensor | None = None,  # (B, T, F) float, zero where none
     ) -> torch.Tensor:
         """The encoder alone: last hidden states (B, T, D)."""
         if input_ids.shape[1] > self.config.max_position_embeddings:
@@ -309,7 +322,7 @@ class VideoBert(nn.Module):
         attn_mask = None
         if attention_mask is not None and not bool(attention_mask.all()):
             attn_mask = attention_mask.bool()[:, None, None, :]  # (B, 1, 1, T)
-        x = self.embeddings(input_ids, token_type_ids)  # (B, T, D)
+        x = self.embeddings(input_ids, token_type_ids, clip_features)  # (B, T, D)
         for layer in self.layers:
             x = layer(x, attn_mask)
         return x
@@ -324,8 +337,9 @@ class VideoBert(nn.Module):
         token_type_ids: torch.Tensor,  # (B, T) long
         attention_mask: torch.Tensor | None = None,  # (B, T) bool, True = real token
         mlm_labels: torch.Tensor | None = None,  # (B, T) long, IGNORE_INDEX where not predicted
+        clip_features: torch.Tensor | None = None,  # (B, T, F) float, zero where none
     ) -> VideoBertOutput:
-        hidden = self.encode(input_ids, token_type_ids, attention_mask)  # (B, T, D)
+        hidden = self.encode(input_ids, token_type_ids, attention_mask, clip_features)
         out = VideoBertOutput(
             hidden_states=hidden, alignment_logits=self.alignment_head(hidden[:, 0])
         )

@@ -88,6 +88,27 @@ class Example:
     mlm_labels: np.ndarray  # (T,) original id at masked positions, IGNORE_INDEX elsewhere
     alignment_label: float  # 1 aligned, 0 misaligned, NO_ALIGNMENT otherwise
     task: int  # TEXT_ONLY | VIDEO_ONLY | JOINT
+    # (T, F) float16: each visible visual token's clip feature, zero elsewhere (masked visual
+    # tokens too: their feature would give the word away). None: the model reads words only.
+    clip_features: np.ndarray | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ClipRun:
+    """Visual words of some clips of one video and the clips' positions in it (None when the
+    corpus cannot place them: then no clip features either). Sliced like an array."""
+
+    video_id: str
+    words: np.ndarray
+    positions: np.ndarray | None = None
+
+    @property
+    def size(self) -> int:
+        return int(self.words.size)
+
+    def __getitem__(self, index: slice) -> ClipRun:
+        positions = None if self.positions is None else self.positions[index]
+        return ClipRun(self.video_id, self.words[index], positions)
 
 
 @dataclasses.dataclass
@@ -98,6 +119,7 @@ class Batch:
     mlm_labels: torch.Tensor  # (B, T) long, IGNORE_INDEX = no target
     alignment_labels: torch.Tensor  # (B,) float, NO_ALIGNMENT = no target
     task: torch.Tensor  # (B,) long
+    clip_features: torch.Tensor | None = None  # (B, T, F) float16, zero where none
 
     def __len__(self) -> int:
         return self.input_ids.shape[0]
@@ -107,12 +129,13 @@ class Batch:
         return int(self.attention_mask.sum())
 
     def to(self, device: torch.device | str) -> Batch:
-        return Batch(*(t.to(device, non_blocking=True) for t in self._tensors()))
+        return Batch(*(None if t is None else t.to(device, non_blocking=True)
+                       for t in self._tensors()))
 
     def pin_memory(self) -> Batch:  # called by DataLoader(pin_memory=True)
-        return Batch(*(t.pin_memory() for t in self._tensors()))
+        return Batch(*(None if t is None else t.pin_memory() for t in self._tensors()))
 
-    def _tensors(self) -> list[torch.Tensor]:
+    def _tensors(self) -> list[torch.Tensor | None]:
         return [getattr(self, f.name) for f in dataclasses.fields(self)]
 
 
@@ -133,7 +156,21 @@ def collate(examples: Sequence[Example], pad_id: int) -> Batch:
         mlm_labels[row, :n] = torch.from_numpy(ex.mlm_labels)
     alignment = torch.tensor([e.alignment_label for e in examples], dtype=torch.float32)
     task = torch.tensor([e.task for e in examples], dtype=torch.long)
-    return Batch(input_ids, token_type_ids, attention_mask, mlm_labels, alignment, task)
+    return Batch(input_ids, token_type_ids, attention_mask, mlm_labels, alignment, task,
+                 _collate_features(examples, length))
+
+
+def _collate_features(examples: Sequence[Example], length: int) -> torch.Tensor | None:
+    dims = {e.clip_features.shape[1] for e in examples if e.clip_features is not None}
+    if not dims:
+        return None
+    if len(dims) > 1:
+        raise ValueError(f"collate: clip features of different sizes {sorted(dims)}")
+    out = torch.zeros((len(examples), length, dims.pop()), dtype=torch.float16)
+    for row, ex in enumerate(examples):
+        if ex.clip_features is not None:
+            out[row, : len(ex.clip_features)] = torch.from_numpy(ex.clip_features)
+    return out
 
 
 def fit_budget(n_text: int, n_video: int, budget: int) -> tuple[int, int]:
@@ -183,12 +220,16 @@ class PretrainDataset:
         config: SequenceConfig,
         seed: int,
         mode: str = "train",
+        clip_features: dict[str, np.ndarray] | None = None,
     ) -> None:
+        """``clip_features``: each video's normalised clip features (row = clip), for a model
+        that adds them to its visual tokens; None for visual words only."""
         if mode not in ("train", "eval"):
             raise ValueError(f"mode must be 'train' or 'eval', not {mode!r}")
         if config.max_len < 8:
             raise ValueError(f"max_len {config.max_len} is too short (at least 8)")
         self.corpus, self.config, self.seed, self.mode = corpus, config, seed, mode
+        self.clip_features = clip_features
         self.layout = corpus.layout
         keep = set(video_ids)
         self.segment_ids = [i for i, s in enumerate(corpus.segments) if s.video_id in keep]
@@ -224,8 +265,8 @@ class PretrainDataset:
 
     # -- building blocks --------------------------------------------------------------------
 
-    def _span(self, seg_index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Text ids and word indices of a segment plus maybe some following sentences."""
+    def _span(self, seg_index: int, rng: np.random.Generator) -> tuple[np.ndarray, ClipRun]:
+        """Text ids and clips of a segment plus maybe some following sentences."""
         cfg = self.config
         vid = self.corpus.segments[seg_index].video_id
         siblings = self.by_video[vid]
@@ -237,14 +278,14 @@ class PretrainDataset:
         text = np.concatenate([s.text_ids for s in chosen])
         return text, self._clips(chosen)
 
-    def _clips(self, segments: list[Segment]) -> np.ndarray:
-        first, last = segments[0].first_clip, segments[-1].last_clip
-        whole = self.corpus.videos.get(segments[0].video_id)
+    def _clips(self, segments: list[Segment]) -> ClipRun:
+        vid, first, last = segments[0].video_id, segments[0].first_clip, segments[-1].last_clip
+        whole = self.corpus.videos.get(vid)
         if whole is not None and 0 <= first <= last < whole.size:
-            return whole[first : last + 1]
-        return np.concatenate([s.visual_ids for s in segments])
+            return ClipRun(vid, whole[first : last + 1], np.arange(first, last + 1))
+        return ClipRun(vid, np.concatenate([s.visual_ids for s in segments]))
 
-    def _subsample(self, words: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def _subsample(self, words: ClipRun, rng: np.random.Generator) -> ClipRun:
         # A stride of 5 over a 3-clip span would leave one visual word: at most half the span.
         stride = int(rng.integers(1, max(1, min(self.config.max_stride, words.size // 2)) + 1))
         if words.size == 0:
@@ -252,7 +293,7 @@ class PretrainDataset:
         offset = int(rng.integers(0, min(stride, words.size)))
         return words[offset::stride]
 
-    def _negative_clips(self, seg_index: int, rng: np.random.Generator) -> np.ndarray:
+    def _negative_clips(self, seg_index: int, rng: np.random.Generator) -> ClipRun:
         vid = self.corpus.segments[seg_index].video_id
         siblings = self.by_video[vid]
         n_videos = len(self.video_list)
@@ -267,12 +308,19 @@ class PretrainDataset:
             other = self.by_video[self.video_list[k]]
             j = other[int(rng.integers(len(other)))]
         else:  # a single one-segment video: nothing to contrast with
-            return np.zeros(0, np.int64)
-        return self.corpus.segments[j].visual_ids
+            return ClipRun(vid, np.zeros(0, np.int64))
+        seg = self.corpus.segments[j]
+        whole = self.corpus.videos.get(seg.video_id)
+        positions = np.arange(seg.first_clip, seg.last_clip + 1)
+        placed = (whole is not None and positions.size == seg.visual_ids.size
+                  and seg.last_clip < whole.size)
+        return ClipRun(seg.video_id, seg.visual_ids, positions if placed else None)
 
-    def _video_window(self, seg_index: int, rng: np.random.Generator) -> np.ndarray:
+    def _video_window(self, seg_index: int, rng: np.random.Generator) -> ClipRun:
         seg = self.corpus.segments[seg_index]
-        words = self.corpus.videos.get(seg.video_id, seg.visual_ids)
+        whole = self.corpus.videos.get(seg.video_id)
+        words = (ClipRun(seg.video_id, seg.visual_ids) if whole is None
+                 else ClipRun(seg.video_id, whole, np.arange(whole.size)))
         words = self._subsample(words, rng)
         budget = self.config.max_len - 3
         low = min(self.config.min_video_window, budget, words.size)
@@ -283,11 +331,11 @@ class PretrainDataset:
         return words[start : start + length]
 
     def _assemble(
-        self, text: np.ndarray, words: np.ndarray, task: int, label: float,
+        self, text: np.ndarray, clips: ClipRun, task: int, label: float,
         rng: np.random.Generator, mask: bool = True,
     ) -> Example:
         L = self.layout
-        visual = np.asarray(L.visual_to_token(words), np.int64)
+        visual = np.asarray(L.visual_to_token(clips.words), np.int64)
         budget = self.config.max_len - (2 if task == TEXT_ONLY else 3)
         if task == TEXT_ONLY:
             n_text, n_video = min(text.size, budget), 0
@@ -307,7 +355,22 @@ class PretrainDataset:
             ids, labels = mask_tokens(ids, L, rng, masking, allowed, self.continuation)
         else:
             labels = np.full_like(ids, IGNORE_INDEX)
-        return Example(ids, types, labels, label, task)
+        features = None
+        if self.clip_features is not None and task != TEXT_ONLY:
+            features = self._features(clips, n_video, types, labels)
+        return Example(ids, types, labels, label, task, features)
+
+    def _features(self, clips: ClipRun, n_video: int, types: np.ndarray,
+                  labels: np.ndarray) -> np.ndarray:
+        table = self.clip_features[clips.video_id]
+        dim = table.shape[1]
+        out = np.zeros((types.size, dim), np.float16)
+        if clips.positions is None or n_video == 0:
+            return out
+        at = np.flatnonzero(types == 1)[:-1]  # the video tokens ([SEP] is last)
+        out[at] = table[clips.positions[:n_video]]
+        out[labels != IGNORE_INDEX] = 0
+        return out
 
     # -- the examples -----------------------------------------------------------------------
 
@@ -330,9 +393,10 @@ class PretrainDataset:
         seg = self.corpus.segments[seg_index]
         # Segments without words or without clips fall back to the modality they do have.
         if task == VIDEO_ONLY or seg.text_ids.size == 0:
-            words = self._video_window(seg_index, rng)
-            if words.size:
-                return self._assemble(np.zeros(0, np.int64), words, VIDEO_ONLY, NO_ALIGNMENT, rng)
+            window = self._video_window(seg_index, rng)
+            if window.size:
+                return self._assemble(np.zeros(0, np.int64), window, VIDEO_ONLY, NO_ALIGNMENT,
+                                      rng)
             task = TEXT_ONLY
         text, clips = self._span(seg_index, rng)
         if task == TEXT_ONLY:

@@ -95,6 +95,7 @@ class StepClips:
     step: Step
     clips: tuple[int, ...]
     words: tuple[int, ...]
+    features: np.ndarray | None = None  # the clips' normalised features (models that read them)
 
 
 def step_key(step: Step) -> str:
@@ -123,8 +124,9 @@ def select_clips(
         keep = np.arange(len(clips))
         if len(keep) > max_clips:
             keep = np.linspace(0, len(clips) - 1, max_clips).round().astype(int)
+        features = None if step.features is None else step.features[keep]
         out.append(StepClips(step, tuple(clips[i] for i in keep),
-                             tuple(step.words[i] for i in keep)))
+                             tuple(step.words[i] for i in keep), features))
     return out
 
 
@@ -174,7 +176,8 @@ def videobert_feature_sequences(
     tmpl = Template.parse(template, tokenizer)
     examples, masks = [], []
     for item in items:
-        example, verb_pos, noun_pos = build_prompt(tmpl, layout, 1, 1, item.words)
+        example, verb_pos, noun_pos = build_prompt(
+            tmpl, layout, 1, 1, inputs.Clips(item.words, item.features))
         examples.append(example)
         masks.append(verb_pos + noun_pos)
     limit = inputs.max_length(model)
@@ -188,11 +191,7 @@ def videobert_feature_sequences(
     for start in tqdm(starts, desc="VideoBERT features", unit="batch", disable=not progress):
         part = examples[start : start + batch_size]
         batch = inputs.pad(part, layout.pad_id)
-        hidden = model(
-            input_ids=batch.input_ids.to(device),
-            token_type_ids=batch.token_type_ids.to(device),
-            attention_mask=batch.attention_mask.to(device),
-        ).hidden_states.float().cpu()  # (B, T, D)
+        hidden = model(**inputs.model_inputs(batch, device)).hidden_states.float().cpu()
         for b, example in enumerate(part):
             ids = torch.tensor(example.ids)
             video = hidden[b, : len(ids)][layout.is_visual(ids)]  # (n, D)
@@ -463,8 +462,8 @@ def run_captioning(
     ``words_dir`` defaults to the codebook the model was trained with
     (``artifacts.words.resolve_words``); ``epochs``/``seed`` override the config's.
     """
-    from videobert.artifacts.words import VisualWords, resolve_words
-    from videobert.tasks.steps import load_ground_truth, load_steps
+    from videobert.tasks.cli_common import ground_truth_steps
+    from videobert.tasks.steps import load_ground_truth
 
     config = dataclasses.replace(config or CaptionTrainConfig())
     if epochs is not None:
@@ -478,12 +477,10 @@ def run_captioning(
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    words = VisualWords.open(resolve_words(words_dir, model_dir))
     gt = load_ground_truth(ground_truth)
-    video_words = words.by_video()
-    steps, skipped = load_steps(gt, video_words, words.clip_seconds)
-    for what, why in skipped:
-        _LOG.info(f"left out {what}: {why}")
+    data = ground_truth_steps(gt, words_dir, model_dir,
+                              model.config.clip_feature_dim if model is not None else 0)
+    steps, video_words = data.steps, data.video_words
     train = [s for s in steps if s.split == "train"]
     val = [s for s in steps if s.split == "val"]
     return evaluate_captioning(

@@ -50,6 +50,7 @@ class TaskData:
     ground_truth: GroundTruth | None
     video_words: dict[str, np.ndarray]
     steps: list[Step]
+    clip_features: dict[str, np.ndarray] | None = None  # when the model reads them
 
     def split(self, name: str) -> list[Step]:
         return [s for s in self.steps if s.split == name]
@@ -76,21 +77,60 @@ def load_task_data(
 
 def load(args: argparse.Namespace) -> TaskData:
     """``load_task_data`` from the verbs' arguments (model, ground_truth, words, device)."""
-    from videobert.artifacts.words import VisualWords, resolve_words
-
     model, tokenizer, codebook_dir = load_model(args)
     gt = load_ground_truth(args.ground_truth)
-    words = VisualWords.open(resolve_words(getattr(args, "words", None), args.model))
+    data = ground_truth_steps(gt, getattr(args, "words", None), args.model,
+                              model.config.clip_feature_dim)
+    return TaskData(model, tokenizer, codebook_dir, data.words.folder, gt, data.video_words,
+                    data.steps, data.clip_features)
+
+
+@dataclasses.dataclass
+class WordsSteps:
+    words: Any  # artifacts.words.VisualWords
+    video_words: dict[str, np.ndarray]
+    clip_features: dict[str, np.ndarray] | None
+    steps: list[Step]
+
+
+def ground_truth_steps(gt: GroundTruth, words_dir: str | Path | None, model_dir: str | Path,
+                       clip_feature_dim: int = 0) -> WordsSteps:
+    """The ground truth's steps with their visual words (``words_dir``, default: the codebook
+    the model was trained with) and, for a model that reads them, their clips' features."""
+    from videobert.artifacts.words import VisualWords, resolve_words
+
+    words = VisualWords.open(resolve_words(words_dir, model_dir))
     video_words = words.by_video()
-    steps, skipped = load_steps(gt, video_words, words.clip_seconds)
+    features = words_features(clip_feature_dim, Path(model_dir) / "codebook", words, video_words)
+    steps, skipped = load_steps(gt, video_words, words.clip_seconds, clip_features=features)
     for what, why in skipped:
         _LOG.info(f"left out {what}: {why}")
     if not steps:
         raise ValueError(
-            f"no step of {args.ground_truth} has visual words in {words.folder}: are the video "
+            f"no step of {gt.path} has visual words in {words.folder}: are the video "
             "ids of the ground truth those of the words' assignments?"
         )
-    return TaskData(model, tokenizer, codebook_dir, words.folder, gt, video_words, steps)
+    return WordsSteps(words, video_words, features, steps)
+
+
+def words_features(clip_feature_dim: int, codebook_dir: Path, words: Any,
+                   video_words: dict[str, np.ndarray], features_dir: Path | None = None,
+                   ) -> dict[str, np.ndarray] | None:
+    """The clip features of a words folder's videos (from ``features_dir``, default the one
+    the words were assigned from), normalised as the model's codebook does, when the model
+    reads them (``clip_feature_dim`` > 0; None otherwise)."""
+    if not clip_feature_dim:
+        return None
+    from videobert.artifacts.codebook import CodebookFolder
+    from videobert.artifacts.features import normalized_clip_features
+
+    features_dir = features_dir or words.features_dir
+    if features_dir is None:
+        raise FileNotFoundError(f"{words.folder}: its meta.json names no features folder, and "
+                                "this model reads clip features beside the visual words")
+    counts = {vid: int(w.size) for vid, w in video_words.items()}
+    return normalized_clip_features(features_dir,
+                                    CodebookFolder.open(codebook_dir).normalize, counts)
 
 
 def write_report(out: str | Path, name: str, figures: dict[str, Any], markdown: str) -> None:

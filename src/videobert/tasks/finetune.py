@@ -31,7 +31,7 @@ from torch import nn
 from videobert.epochs import run_epochs, steps_per_epoch, warmup_schedule
 from videobert.log import get_logger
 from videobert.tasks import inputs
-from videobert.tasks.steps import GroundTruth, Step, subsample
+from videobert.tasks.steps import GroundTruth, Step
 
 _LOG = get_logger("finetune")
 
@@ -81,8 +81,9 @@ class VideoBertClassifier(nn.Module):
         input_ids: torch.Tensor,  # (B, T) long
         token_type_ids: torch.Tensor,  # (B, T) long
         attention_mask: torch.Tensor,  # (B, T) bool, True = real token
+        clip_features: torch.Tensor | None = None,  # (B, T, F), zero where none
     ) -> torch.Tensor:
-        hidden = self.encoder.encode(input_ids, token_type_ids, attention_mask)  # (B, T, D)
+        hidden = self.encoder.encode(input_ids, token_type_ids, attention_mask, clip_features)
         if self.pooling == "cls":
             pooled = torch.tanh(self.encoder.alignment_head.pooler(hidden[:, 0]))  # (B, D)
         else:
@@ -92,11 +93,8 @@ class VideoBertClassifier(nn.Module):
 
     def examples(self, steps: Sequence[Step]) -> list[inputs.Example]:
         """The model input of each step: ``[CLS] [>] v1 ... vn [SEP]``."""
-        return [
-            inputs.video_sequence(self.layout, inputs.visual_tokens(
-                self.layout, subsample(s.words, self.max_video_words)))
-            for s in steps
-        ]
+        return [inputs.clips_sequence(self.layout, [], s.clips.subsample(self.max_video_words))
+                for s in steps]
 
     def save_pretrained(
         self, folder: str | Path, tokenizer: Any = None, codebook_dir: str | Path | None = None
@@ -225,8 +223,7 @@ def train_classifier(
 
     def batch_loss(idx: Sequence[int]) -> torch.Tensor:
         batch = inputs.pad([examples[i] for i in idx], classifier.layout.pad_id)
-        logits = classifier(batch.input_ids.to(device), batch.token_type_ids.to(device),
-                            batch.attention_mask.to(device))
+        logits = classifier(**inputs.model_inputs(batch, device))
         return nn.functional.cross_entropy(logits, y_all[idx].to(device))
 
     def train_mode() -> None:
@@ -251,8 +248,7 @@ def predict_logits(
     out = []
     for idx in _batches(len(examples), batch_size):
         batch = inputs.pad([examples[i] for i in idx], classifier.layout.pad_id)
-        out.append(classifier(batch.input_ids.to(device), batch.token_type_ids.to(device),
-                              batch.attention_mask.to(device)).float().cpu().numpy())
+        out.append(classifier(**inputs.model_inputs(batch, device)).float().cpu().numpy())
     return np.concatenate(out)
 
 
@@ -333,19 +329,14 @@ class FinetuneResult:
 
 
 def _load_steps(
-    ground_truth: str | Path, words_dir: str | Path | None, model_dir: str | Path
+    ground_truth: str | Path, words_dir: str | Path | None, model_dir: str | Path,
+    clip_feature_dim: int = 0,
 ) -> tuple[GroundTruth, list[Step]]:
-    from videobert.artifacts.words import VisualWords, resolve_words
-    from videobert.tasks.steps import load_ground_truth, load_steps
+    from videobert.tasks.cli_common import ground_truth_steps
+    from videobert.tasks.steps import load_ground_truth
 
     gt = load_ground_truth(ground_truth)
-    words = VisualWords.open(resolve_words(words_dir, model_dir))
-    steps, skipped = load_steps(gt, words.by_video(), words.clip_seconds)
-    for what, why in skipped:
-        _LOG.info(f"left out {what}: {why}")
-    if not steps:
-        raise ValueError(f"no step of {ground_truth} has visual words in {words.folder}")
-    return gt, steps
+    return gt, ground_truth_steps(gt, words_dir, model_dir, clip_feature_dim).steps
 
 
 def finetune_train(
@@ -363,7 +354,8 @@ def finetune_train(
     config = config or FinetuneConfig()
     began = time.perf_counter()
     encoder, tokenizer, codebook_dir = inputs.load_model_folder(model_dir, device)
-    gt, steps = _load_steps(ground_truth, words_dir, model_dir)
+    gt, steps = _load_steps(ground_truth, words_dir, model_dir,
+                            encoder.config.clip_feature_dim)
     train = [s for s in steps if s.split == "train"]
     val = [s for s in steps if s.split == "val"]
     if not train:
@@ -394,7 +386,8 @@ def finetune_eval(
 ) -> dict[str, Any]:
     """Accuracy of a saved classifier on one split (``all`` for every step)."""
     classifier = VideoBertClassifier.from_pretrained(classifier_dir, device)
-    gt, steps = _load_steps(ground_truth, words_dir, classifier_dir)
+    gt, steps = _load_steps(ground_truth, words_dir, classifier_dir,
+                            classifier.encoder.config.clip_feature_dim)
     chosen = steps if split == "all" else [s for s in steps if s.split == split]
     if not chosen:
         raise ValueError(f"{ground_truth} has no {split!r}-split step with visual words")

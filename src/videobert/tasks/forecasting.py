@@ -36,6 +36,11 @@ class ForecastExample:
     step_index: int
     context: list[int]  # visual words of the step's clips (the last ``max_context``)
     target: list[int]  # the next ``horizon`` clips' words; IGNORE past the video's end
+    features: np.ndarray | None = None  # the context clips' features (models that read them)
+
+    @property
+    def clips(self) -> inputs.Clips:
+        return inputs.Clips(tuple(self.context), self.features)
 
 
 def forecast_examples(
@@ -52,20 +57,27 @@ def forecast_examples(
         target = [w if w >= 0 else IGNORE for w in after] + [IGNORE] * (horizon - len(after))
         if all(t == IGNORE for t in target):
             continue
+        features = None if step.features is None else step.features[-max_context:]
         out.append(ForecastExample(step.video_id, step.index, list(step.words[-max_context:]),
-                                   target))
+                                   target, features))
     return out
 
 
 def forecast_scores(
-    model: Any, contexts: Sequence[Sequence[int]], horizon: int, batch_size: int = 64
+    model: Any, contexts: Sequence[Sequence[int] | inputs.Clips], horizon: int,
+    batch_size: int = 64,
 ) -> torch.Tensor:
     """Log-probs over the visual words at each of the ``horizon`` slots: (E, h, n_visual)."""
     layout = model.layout
     examples = []
-    for context in contexts:
-        video = [*inputs.visual_tokens(layout, context), *[layout.mask_id] * horizon]
-        example = inputs.video_sequence(layout, video)
+    for given in contexts:
+        context = inputs.as_clips(given)
+        video = [*inputs.visual_tokens(layout, context.words), *[layout.mask_id] * horizon]
+        features = None
+        if context.features is not None:  # nothing is known of the clips to come
+            features = np.concatenate([context.features, np.zeros(
+                (horizon, context.features.shape[1]), context.features.dtype)])
+        example = inputs.video_sequence(layout, video, features)
         first = 2 + len(context)  # after [CLS] [>] context
         example.slots = list(range(first, first + horizon))
         examples.append(example)
@@ -168,7 +180,8 @@ def evaluate_forecasting(
     horizon = len(examples[0].target)
     contexts = [ex.context for ex in examples]
     targets = np.array([ex.target for ex in examples])  # (E, h)
-    model_scores = forecast_scores(model, contexts, horizon, batch_size)  # (E, h, n_visual)
+    model_scores = forecast_scores(model, [ex.clips for ex in examples], horizon,
+                                   batch_size)  # (E, h, n_visual)
     candidates = {
         "VideoBERT": model_scores.numpy(),
         "most frequent word": most_frequent_scores(train_counts, len(examples), horizon),

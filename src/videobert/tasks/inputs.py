@@ -27,6 +27,33 @@ class Example:
     ids: list[int]
     types: list[int]
     slots: list[int] = dataclasses.field(default_factory=list)
+    # (n_video, F): the clip feature of each video token, zero rows for [MASK]ed ones; None
+    # for a model that reads visual words only
+    clip_features: np.ndarray | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Clips:
+    """Visual words (codebook indices) of consecutive clips, with the clips' normalised
+    features when the model reads them too (``VideoBertConfig.clip_feature_dim``)."""
+
+    words: tuple[int, ...]
+    features: np.ndarray | None = None  # (len(words), F)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def subsample(self, limit: int) -> Clips:
+        """At most ``limit`` clips, evenly spaced over the run (keeps its whole time span)."""
+        if limit <= 0 or len(self.words) <= limit:
+            return self
+        idx = np.linspace(0, len(self.words) - 1, limit).round().astype(int)
+        features = None if self.features is None else self.features[idx]
+        return Clips(tuple(self.words[i] for i in idx), features)
+
+
+def as_clips(video: Sequence[int] | Clips) -> Clips:
+    return video if isinstance(video, Clips) else Clips(tuple(int(w) for w in video))
 
 
 @dataclasses.dataclass
@@ -35,6 +62,7 @@ class Batch:
     token_type_ids: torch.Tensor  # (B, T) long
     attention_mask: torch.Tensor  # (B, T) bool, True = real token
     slots: torch.Tensor  # (B, T) bool, True = position whose logits we want
+    clip_features: torch.Tensor | None = None  # (B, T, F) float, zero where none
 
 
 def visual_tokens(layout: VocabLayout, words: Sequence[int]) -> list[int]:
@@ -47,11 +75,21 @@ def visual_tokens(layout: VocabLayout, words: Sequence[int]) -> list[int]:
 
 
 def joint_sequence(
-    layout: VocabLayout, text_ids: Sequence[int], video_tokens: Sequence[int]
+    layout: VocabLayout, text_ids: Sequence[int], video_tokens: Sequence[int],
+    clip_features: np.ndarray | None = None,
 ) -> Example:
-    """``[CLS] text [>] video [SEP]``; ``video_tokens`` are token ids (visual or ``[MASK]``)."""
+    """``[CLS] text [>] video [SEP]``; ``video_tokens`` are token ids (visual or ``[MASK]``),
+    ``clip_features`` one row per video token (zero for a ``[MASK]``)."""
+    if clip_features is not None and len(clip_features) != len(video_tokens):
+        raise ValueError(f"{len(clip_features)} clip features for {len(video_tokens)} video "
+                         "tokens")
     ids, types = layout.sequence(text_ids, video_tokens)
-    return Example(ids.tolist(), types.tolist())
+    return Example(ids.tolist(), types.tolist(), clip_features=clip_features)
+
+
+def clips_sequence(layout: VocabLayout, text_ids: Sequence[int], clips: Clips) -> Example:
+    """``[CLS] text [>] video [SEP]`` of visual words and their features."""
+    return joint_sequence(layout, text_ids, visual_tokens(layout, clips.words), clips.features)
 
 
 def text_sequence(layout: VocabLayout, text_ids: Sequence[int]) -> Example:
@@ -60,9 +98,10 @@ def text_sequence(layout: VocabLayout, text_ids: Sequence[int]) -> Example:
     return Example(ids.tolist(), types.tolist())
 
 
-def video_sequence(layout: VocabLayout, video_tokens: Sequence[int]) -> Example:
+def video_sequence(layout: VocabLayout, video_tokens: Sequence[int],
+                   clip_features: np.ndarray | None = None) -> Example:
     """``[CLS] [>] video [SEP]``."""
-    return joint_sequence(layout, [], video_tokens)
+    return joint_sequence(layout, [], video_tokens, clip_features)
 
 
 def pad(sequences: Sequence[Example], pad_id: int) -> Batch:
@@ -78,7 +117,32 @@ def pad(sequences: Sequence[Example], pad_id: int) -> Batch:
         types[b, :n] = torch.tensor(s.types)
         mask[b, :n] = True
         slots[b, s.slots] = True
-    return Batch(ids, types, mask, slots)
+    return Batch(ids, types, mask, slots, _pad_features(sequences, T))
+
+
+def _pad_features(sequences: Sequence[Example], length: int) -> torch.Tensor | None:
+    dims = {s.clip_features.shape[1] for s in sequences if s.clip_features is not None}
+    if not dims:
+        return None
+    if len(dims) > 1:
+        raise ValueError(f"clip features of different sizes {sorted(dims)} in one batch")
+    out = torch.zeros((len(sequences), length, dims.pop()), dtype=torch.float32)
+    for b, s in enumerate(sequences):
+        if s.clip_features is not None and len(s.clip_features):
+            at = [i for i, t in enumerate(s.types) if t == 1][:-1]  # video tokens ([SEP] last)
+            out[b, at] = torch.from_numpy(np.asarray(s.clip_features, np.float32))
+    return out
+
+
+def model_inputs(batch: Batch, device: torch.device) -> dict[str, torch.Tensor]:
+    """The batch as the model's keyword arguments (``clip_features`` only when there are
+    some, so a model that reads words only is called as before)."""
+    out = {"input_ids": batch.input_ids.to(device),
+           "token_type_ids": batch.token_type_ids.to(device),
+           "attention_mask": batch.attention_mask.to(device)}
+    if batch.clip_features is not None:
+        out["clip_features"] = batch.clip_features.to(device)
+    return out
 
 
 def device_of(model: torch.nn.Module) -> torch.device:
@@ -112,12 +176,7 @@ def slot_logits(
     for part in _chunks(len(sequences), batch_size):
         batch = pad(sequences[part], model.layout.pad_id)
         labels = torch.where(batch.slots, QUERY_LABEL, IGNORE_INDEX)
-        result = model(
-            input_ids=batch.input_ids.to(device),
-            token_type_ids=batch.token_type_ids.to(device),
-            attention_mask=batch.attention_mask.to(device),
-            mlm_labels=labels.to(device),
-        )
+        result = model(**model_inputs(batch, device), mlm_labels=labels.to(device))
         # Put the N gathered rows back in (batch, position) order whatever order they came in.
         pos = result.mlm_positions.cpu()
         order = torch.argsort(pos[:, 0] * batch.input_ids.shape[1] + pos[:, 1])
@@ -135,11 +194,7 @@ def alignment_scores(
     out = []
     for part in _chunks(len(sequences), batch_size):
         batch = pad(sequences[part], model.layout.pad_id)
-        result = model(
-            input_ids=batch.input_ids.to(device),
-            token_type_ids=batch.token_type_ids.to(device),
-            attention_mask=batch.attention_mask.to(device),
-        )
+        result = model(**model_inputs(batch, device))
         out.append(result.alignment_logits.float().cpu().numpy())
     return np.concatenate(out)
 
@@ -158,11 +213,7 @@ def pooled_states(
     out = []
     for part in _chunks(len(sequences), batch_size):
         batch = pad(sequences[part], layout.pad_id)
-        result = model(
-            input_ids=batch.input_ids.to(device),
-            token_type_ids=batch.token_type_ids.to(device),
-            attention_mask=batch.attention_mask.to(device),
-        )
+        result = model(**model_inputs(batch, device))
         ids = batch.input_ids
         special = torch.zeros_like(ids, dtype=torch.bool)
         for sid in (layout.cls_id, layout.sep_id, layout.video_sep_id, layout.pad_id):

@@ -24,7 +24,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from videobert.tasks import inputs
-from videobert.tasks.steps import Step, subsample
+from videobert.tasks.steps import Step
 
 KS = (1, 5, 10)
 
@@ -32,13 +32,13 @@ KS = (1, 5, 10)
 def alignment_similarity(
     model: Any,
     texts: Sequence[Sequence[int]],
-    videos: Sequence[Sequence[int]],
+    videos: Sequence[Sequence[int] | inputs.Clips],
     batch_size: int = 64,
     progress: bool = True,
 ) -> np.ndarray:
     """(Q, G) alignment logits of every (text ids, video words) pair, batched over pairs."""
     layout = model.layout
-    tokens = [inputs.visual_tokens(layout, v) for v in videos]
+    clips = [inputs.as_clips(v) for v in videos]
     # Steps of one action often share a caption: score each distinct sentence once.
     distinct = list(dict.fromkeys(tuple(t) for t in texts))
     G = len(videos)
@@ -48,7 +48,7 @@ def alignment_similarity(
               disable=not progress) as bar:
         for start in range(0, len(flat), batch_size):
             stop = min(len(flat), start + batch_size)
-            pairs = [inputs.joint_sequence(layout, distinct[p // G], tokens[p % G])
+            pairs = [inputs.clips_sequence(layout, distinct[p // G], clips[p % G])
                      for p in range(start, stop)]
             flat[start:stop] = inputs.alignment_scores(model, pairs, batch_size)
             bar.update(stop - start)
@@ -58,14 +58,14 @@ def alignment_similarity(
 
 
 def alignment_similarity_naive(
-    model: Any, texts: Sequence[Sequence[int]], videos: Sequence[Sequence[int]]
+    model: Any, texts: Sequence[Sequence[int]], videos: Sequence[Sequence[int] | inputs.Clips]
 ) -> np.ndarray:
     """The reference for ``alignment_similarity``: one unpadded forward pass per pair."""
     layout = model.layout
     scores = np.empty((len(texts), len(videos)), dtype=np.float32)
     for q, text in enumerate(texts):
         for g, video in enumerate(videos):
-            pair = inputs.joint_sequence(layout, text, inputs.visual_tokens(layout, video))
+            pair = inputs.clips_sequence(layout, text, inputs.as_clips(video))
             scores[q, g] = inputs.alignment_scores(model, [pair], 1)[0]
     return scores
 
@@ -73,7 +73,7 @@ def alignment_similarity_naive(
 def embedding_similarity(
     model: Any,
     texts: Sequence[Sequence[int]],
-    videos: Sequence[Sequence[int]],
+    videos: Sequence[Sequence[int] | inputs.Clips],
     batch_size: int = 64,
 ) -> np.ndarray:
     """(Q, G) cosine similarity of pooled text-only and video-only hidden states."""
@@ -81,7 +81,7 @@ def embedding_similarity(
     text_emb = inputs.pooled_states(model, [inputs.text_sequence(layout, t) for t in texts],
                                     batch_size)
     video_emb = inputs.pooled_states(
-        model, [inputs.video_sequence(layout, inputs.visual_tokens(layout, v)) for v in videos],
+        model, [inputs.clips_sequence(layout, [], inputs.as_clips(v)) for v in videos],
         batch_size,
     )
     text_emb /= np.linalg.norm(text_emb, axis=1, keepdims=True).clip(1e-12)
@@ -155,10 +155,10 @@ def query_text(step: Step, field: str = "caption") -> str:
 
 def retrieval_queries(
     tokenizer: Any, steps: Sequence[Step], max_video_words: int = 64, field: str = "caption"
-) -> tuple[list[list[int]], list[list[int]]]:
-    """(query text ids, gallery visual words) of the steps, aligned by index."""
+) -> tuple[list[list[int]], list[inputs.Clips]]:
+    """(query text ids, gallery clips) of the steps, aligned by index."""
     texts = [inputs.encode_text(tokenizer, query_text(s, field)) for s in steps]
-    videos = [subsample(s.words, max_video_words) for s in steps]
+    videos = [s.clips.subsample(max_video_words) for s in steps]
     return texts, videos
 
 

@@ -37,6 +37,14 @@ class Step:
     last_clip: int  # inclusive
     words: tuple[int, ...]  # codebook word of each clip first_clip..last_clip
     narration: str | None = None  # what the narrator said about the step, if anything
+    # (len(words), F) normalised clip features, for a model that reads them beside the words
+    features: np.ndarray | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    @property
+    def clips(self):  # -> inputs.Clips
+        from videobert.tasks.inputs import Clips
+
+        return Clips(self.words, self.features)
 
 
 @dataclasses.dataclass
@@ -167,8 +175,10 @@ def load_steps(
     video_words: dict[str, np.ndarray],
     clip_s: float = DEFAULT_CLIP_SECONDS,
     splits: Iterable[str] | None = None,
+    clip_features: dict[str, np.ndarray] | None = None,
 ) -> tuple[list[Step], list[tuple[str, str]]]:
-    """Steps with visual words, and (what, why) for each step left out (no clips, no video)."""
+    """Steps with visual words (and their clips' features, when given), and (what, why) for
+    each step left out (no clips, no video)."""
     wanted = None if splits is None else set(splits)
     steps: list[Step] = []
     skipped: list[tuple[str, str]] = []
@@ -191,14 +201,6 @@ def load_steps(
                 caption=s.get("caption") or f"{s['verb']} the {s['noun']}",
                 narrated=bool(s.get("narrated", True)), first_clip=clips[0], last_clip=clips[-1],
                 words=tuple(int(words[c]) for c in clips), narration=s.get("narration"),
+                features=None if clip_features is None else clip_features[video_id][clips],
             ))
     return steps, skipped
-
-
-def subsample(words: list[int] | tuple[int, ...], limit: int) -> list[int]:
-    """At most ``limit`` words, evenly spaced over the sequence (keeps its whole time span)."""
-    words = list(words)
-    if limit <= 0 or len(words) <= limit:
-        return words
-    idx = np.linspace(0, len(words) - 1, limit).round().astype(int)
-    return [words[i] for i in idx]

@@ -28,7 +28,7 @@ import torch
 
 from videobert.log import get_logger
 from videobert.tasks import inputs
-from videobert.tasks.steps import Step, subsample
+from videobert.tasks.steps import Step
 from videobert.vocab import PROMPT, VocabLayout
 
 _LOG = get_logger("zeroshot")
@@ -84,7 +84,7 @@ def build_prompt(
     layout: VocabLayout,
     verb_width: int,
     noun_width: int,
-    video_words: Sequence[int] | None,
+    video_words: Sequence[int] | inputs.Clips | None,
 ) -> tuple[inputs.Example, list[int], list[int]]:
     """The model input and the positions of the verb and noun slots in it.
 
@@ -96,7 +96,7 @@ def build_prompt(
     if video_words is None:
         example = inputs.text_sequence(layout, text)
     else:
-        example = inputs.joint_sequence(layout, text, inputs.visual_tokens(layout, video_words))
+        example = inputs.clips_sequence(layout, text, inputs.as_clips(video_words))
     verb_pos = [p + 1 for p in where["verb"]]  # +1 for [CLS]
     noun_pos = [p + 1 for p in where["noun"]]
     example.slots = sorted(verb_pos + noun_pos)
@@ -124,7 +124,7 @@ def score_candidates(
     template: Template,
     verb_pieces: Sequence[Sequence[int]],
     noun_pieces: Sequence[Sequence[int]],
-    videos: Sequence[Sequence[int]] | None,
+    videos: Sequence[Sequence[int] | inputs.Clips] | None,
     batch_size: int = 64,
     max_video_words: int = 64,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -137,14 +137,15 @@ def score_candidates(
     (Caveat: a prompt's widths are themselves a hint, e.g. two verb slots say "a two-piece
     verb"; with candidates of mixed widths the ranking carries that bias.)
 
-    ``videos``: one list of visual words (codebook indices) per example, or ``None`` for the
+    ``videos``: one list of visual words (codebook indices, or ``Clips`` with their
+    features) per example, or ``None`` for the
     language prior, whose scores are the same for every example (shape (1, n)).
     Returns ``(verb_scores (E, n_verbs), noun_scores (E, n_nouns))``.
     """
     layout: VocabLayout = model.layout
     video_limit = min(max_video_words, inputs.max_length(model) - 64)
-    vids: list[list[int] | None] = (
-        [None] if videos is None else [subsample(v, video_limit) for v in videos]
+    vids: list[inputs.Clips | None] = (
+        [None] if videos is None else [inputs.as_clips(v).subsample(video_limit) for v in videos]
     )
     E = len(vids)
     pair = torch.empty(E, len(verb_pieces), len(noun_pieces))  # joint scores, all filled below
@@ -340,7 +341,7 @@ def evaluate_zero_shot(
     E = len(steps)
     scored = [("language prior (no video)", np.repeat(prior_v, E, 0), np.repeat(prior_n, E, 0))]
     cross_v, cross_n = score_candidates(
-        model, tmpl, verb_p, noun_p, [s.words for s in steps], batch_size, max_video_words
+        model, tmpl, verb_p, noun_p, [s.clips for s in steps], batch_size, max_video_words
     )
     scored.append(("cross-modal (VideoBERT)", cross_v, cross_n))
     confusion = {

@@ -33,6 +33,8 @@ class ModelSpec:
     hidden_dropout: float = 0.1
     attention_dropout: float = 0.1
     freeze_input_embeddings: bool = False  # the paper kept the word embeddings frozen
+    # add each clip's feature to its visual token's input (VideoBertConfig.clip_feature_dim)
+    clip_features: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -104,11 +104,12 @@ def print0(env: DistEnv, *args: Any) -> None:
 # Model, optimizer, schedule
 
 
-def build_model(spec: ModelSpec, corpus: Corpus) -> VideoBert:
+def build_model(spec: ModelSpec, corpus: Corpus, clip_feature_dim: int = 0) -> VideoBert:
     """The preset size with the spec's dropout; random init or converted from a BERT."""
     layout = corpus.layout
     config = PRESETS[spec.size](
-        layout, hidden_dropout=spec.hidden_dropout, attention_dropout=spec.attention_dropout
+        layout, hidden_dropout=spec.hidden_dropout, attention_dropout=spec.attention_dropout,
+        clip_feature_dim=clip_feature_dim,
     )
     if spec.init is None:
         model = VideoBert(config)
@@ -235,7 +236,7 @@ def evaluate(
         batch = collate(dataset.examples(part), dataset.layout.pad_id).to(env.device)
         with autocast():
             out = model(batch.input_ids, batch.token_type_ids, batch.attention_mask,
-                        batch.mlm_labels)
+                        batch.mlm_labels, batch.clip_features)
         sums += loss_sums(out, batch).double()
         counts += target_counts(batch).double()
         correct += alignment_correct(out.alignment_logits.float(), batch.alignment_labels)
@@ -387,9 +388,10 @@ def _setup(env: DistEnv, corpus_dir: Path, run_dir: Path, config: PretrainConfig
     # Data: the same on every rank. Held-out videos never appear in training batches.
     corpus = Corpus.load(corpus_dir)
     train_ids, val_ids = corpus.split(config.data.val_fraction, cfg.seed)
-    train_set = PretrainDataset(corpus, train_ids, config.data, cfg.seed, "train")
-    val_set = PretrainDataset(corpus, val_ids, config.data, cfg.seed + 1, "eval") if val_ids \
-        else None
+    features = corpus.clip_features() if config.model.clip_features else None
+    train_set = PretrainDataset(corpus, train_ids, config.data, cfg.seed, "train", features)
+    val_set = (PretrainDataset(corpus, val_ids, config.data, cfg.seed + 1, "eval", features)
+               if val_ids else None)
     sampler = GlobalBatchSampler(train_set.lengths(), cfg.batch_size, cfg.seed,
                                  config.data.bucket_multiplier)
     # alignment negatives join after data.negative_start of the steps, counted in epochs so
@@ -400,7 +402,8 @@ def _setup(env: DistEnv, corpus_dir: Path, run_dir: Path, config: PretrainConfig
 
     # Model: identical initial weights on every rank (same seed); DDP checks that anyway.
     seed_everything(cfg.seed)
-    model = build_model(config.model, corpus).to(env.device)
+    feature_dim = next(iter(features.values())).shape[1] if features else 0
+    model = build_model(config.model, corpus, feature_dim).to(env.device)
     optimizer = build_optimizer(model, cfg)
     scheduler = build_scheduler(optimizer, cfg)
     seed_everything(cfg.seed + 1000 * (env.rank + 1))  # dropout masks differ per rank
@@ -467,7 +470,7 @@ def _train_step(run: _Run, micro: list[Any]) -> _StepResult:
         with sync:
             with run.autocast():
                 out = run.ddp(batch.input_ids, batch.token_type_ids, batch.attention_mask,
-                              batch.mlm_labels)
+                              batch.mlm_labels, batch.clip_features)
             part = loss_sums(out, batch)
             # DDP averages gradients over ranks; scale by world size to get the global sum
             (weighted_loss(part, counts, run.weights) * env.world_size).backward()
