@@ -152,3 +152,38 @@ def test_reliance_sees_a_model_that_reads_the_video(world):
     result = modality_reliance(reader, tokenizer, world.steps, VERBS, NOUNS)
     assert result.changed_when_removed["verb"] > 0.5
     assert result.changed_when_swapped["verb"] > 0.3
+
+
+def test_reliance_measures_seen_pairs_on_the_steps_given(world):
+    """Top-1 on the seen-pair (train) steps is the model's own accuracy there, for verb and
+    noun each: here a model whose answer is a function of the first visual word."""
+    import torch
+
+    from test_tasks_fixtures import NOUNS, VERBS, Rigged, make_layout, make_tokenizer
+
+    tokenizer = make_tokenizer()
+    layout = make_layout(tokenizer)
+
+    def answer(word: int) -> tuple[str, str]:
+        return VERBS[word % 4], NOUNS[(word // 4) % 4]
+
+    def reads_first_visual_word(ids: torch.Tensor) -> torch.Tensor:
+        logits = torch.zeros(*ids.shape, layout.size)
+        for b, row in enumerate(ids):
+            visual = row[row >= layout.visual_offset]
+            if visual.numel():
+                for word in answer(int(visual[0]) - layout.visual_offset):
+                    logits[b, :, tokenizer.convert_tokens_to_ids(tokenizer.tokenize(word))] = 5.0
+        return logits
+
+    seen, unseen = world.steps[: len(world.steps) // 2], world.steps[len(world.steps) // 2 :]
+    result = modality_reliance(Rigged(layout, reads_first_visual_word), tokenizer, unseen,
+                               VERBS, NOUNS, seen_steps=seen)
+    assert result.n_seen_steps == len(seen)
+    for k, label in enumerate(("verb", "noun")):
+        expected = np.mean([answer(s.words[0])[k] == getattr(s, label) for s in seen])
+        assert result.top1_seen_pairs[label] == pytest.approx(expected)
+    assert "train-split steps" in result.to_markdown()
+    alone = modality_reliance(Rigged(layout, reads_first_visual_word), tokenizer, unseen,
+                              VERBS, NOUNS)
+    assert alone.top1_seen_pairs == {} and "train-split" not in alone.to_markdown()

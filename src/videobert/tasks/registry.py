@@ -87,7 +87,7 @@ def modality_reliance(data: TaskData, cfg: TaskConfig) -> Outcome:
 
     gt = data.ground_truth
     result = measure(data.model, data.tokenizer, data.val, gt.verbs, gt.nouns,
-                     batch_size=cfg.batch_size, seed=cfg.seed)
+                     batch_size=cfg.batch_size, seed=cfg.seed, seen_steps=data.train)
     return Outcome(result, result.to_dict())
 
 
