@@ -34,6 +34,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "evaluate": ("videobert.evaluate", "run every task on a dataset with ground truth -> report/"),
     "index": ("videobert.index.command",
               "a searchable index of video clips: `index add`, `index search`"),
+    "serve": ("videobert.serve.command",
+              "HTTP API + web page: classify, storyboard, search, upload (FastAPI)"),
     "demo": ("videobert.demo", "the whole pipeline on the built-in dataset, offline, one command"),
 }
 

@@ -1,0 +1,161 @@
+"""`videobert serve`: a real uvicorn server on loopback in front of a real (tiny) model, asked
+over HTTP the way a browser or a client would. Bad input must be a 4xx with a JSON reason."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+httpx = pytest.importorskip("httpx", reason="the dev extra (httpx) is not installed")
+pytest.importorskip("fastapi", reason="the serve extra (fastapi, uvicorn) is not installed")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A tiny model trained on 4 synthetic videos, and an index of two of them."""
+    import torch
+
+    from videobert.api import Pipeline
+    from videobert.index import ClipIndex
+    from videobert.pipeline import PipelinePaths, Stopwatch, run_data_stages, run_pretrain
+    from videobert.settings import load_settings
+    from videobert.synth import generate
+
+    root = tmp_path_factory.mktemp("serve")
+    data = generate(root / "data", n_videos=4, seed=0, size=(64, 64), speech=False, workers=1,
+                    progress=False)
+    settings = load_settings("tiny", [
+        "ingest.asr=false", "features.size=32", "codebook.k=4", "codebook.depth=1",
+        "train.steps=4", "train.batch_size=2", "train.eval_every=0", "train.save_every=0"])
+    paths = PipelinePaths(root)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        run_data_stages(data / "manifest.jsonl", paths, settings, Stopwatch())
+        run_pretrain(paths.corpus, paths.run("full"), settings.pretrain(), Stopwatch())
+        pipeline = Pipeline.from_pretrained(paths.run("full") / "model", device="cpu")
+        videos = sorted((data / "videos").glob("*.mp4"))
+        index = ClipIndex.open(root / "index", create=True)
+        index.add(pipeline, videos[:2])
+    finally:
+        torch.set_num_threads(before)
+    verbs = (data / "verbs.txt").read_text().split()
+    nouns = (data / "nouns.txt").read_text().split()
+    return pipeline, ClipIndex.open(root / "index"), videos, verbs, nouns
+
+
+@pytest.fixture(scope="module")
+def server(world):
+    import uvicorn
+
+    from videobert.serve import ServeConfig, create_app
+
+    pipeline, index, _videos, verbs, nouns = world
+    config = ServeConfig(tuple(verbs), tuple(nouns), max_upload_mb=1.0, timeout_s=120)
+    app = create_app(pipeline, config, index)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    host, port = server.servers[0].sockets[0].getsockname()[:2]
+    with httpx.Client(base_url=f"http://{host}:{port}", timeout=120) as client:
+        yield client
+    server.should_exit = True
+    thread.join(10)
+
+
+def uploads_left() -> list[Path]:
+    return list(Path(tempfile.gettempdir()).glob("videobert-upload-*"))
+
+
+def test_health_and_the_openapi_schema(server):
+    health = server.get("/health").json()
+    assert health["status"] == "ok" and health["index"] > 0
+    paths = server.get("/openapi.json").json()["paths"]
+    for path in ("/health", "/analyze", "/classify", "/storyboard", "/search"):
+        assert path in paths, path
+    page = server.get("/")
+    assert page.status_code == 200 and "<h1>videobert</h1>" in page.text
+
+
+def test_an_uploaded_video_gets_a_timeline_and_is_deleted(world, server):
+    _pipeline, _index, videos, verbs, nouns = world
+    before = uploads_left()
+    with videos[3].open("rb") as f:
+        answer = server.post("/analyze", files={"video": ("mine.mp4", f, "video/mp4")},
+                             data={"window": "3"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["name"] == "mine.mp4" and body["bytes"] == videos[3].stat().st_size
+    assert body["steps"] and all(s["verb"] in verbs and s["noun"] in nouns
+                                 for s in body["steps"])
+    assert sum(len(s["words"]) for s in body["steps"]) == len(body["words"])
+    assert uploads_left() == before  # the upload is gone
+
+
+@pytest.mark.parametrize("payload, status", [
+    (b"", 415), (b"this is not a video" * 10, 415), (b"\0" * (2 << 20), 413)])
+def test_bad_uploads_are_client_errors_with_a_reason(server, payload, status):
+    before = uploads_left()
+    answer = server.post("/analyze", files={"video": ("x.mp4", io.BytesIO(payload), "video/mp4")})
+    assert answer.status_code == status, answer.text
+    assert isinstance(answer.json()["detail"], str) and "/tmp" not in answer.json()["detail"]
+    assert uploads_left() == before
+
+
+def test_indexed_videos_are_classified_and_served_by_id_only(world, server):
+    _pipeline, index, videos, _verbs, _nouns = world
+    video_id = index.items["video_id"][0]
+    listed = server.get("/videos").json()["videos"]
+    assert video_id in [v["video_id"] for v in listed]
+    body = server.post("/classify", json={"video_id": video_id, "window": 1.5}).json()
+    assert body["url"] == f"/media/{video_id}" and len(body["steps"]) == len(body["words"])
+    media = server.get(body["url"])
+    assert media.status_code == 200 and media.content == Path(index.items["video"][0]).read_bytes()
+    assert server.post("/classify", json={"video_id": "nope"}).status_code == 404
+    for bad in ("/media/nope", "/media/..%2F..%2Fetc%2Fpasswd", "/media/%2Fetc%2Fpasswd"):
+        assert server.get(bad).status_code == 404, bad
+    assert server.post("/classify", json={"video_id": video_id, "verbs": []}).status_code == 422
+
+
+def test_storyboard_search_and_exemplars(world, server):
+    pipeline = world[0]
+    story = server.post("/storyboard", json={"text": "cut the tomato", "n_words": 4}).json()
+    assert len(story["words"]) == 4
+    assert all(0 <= w < pipeline.codebook_folder.n_words for w in story["words"])
+    image = server.get(story["exemplars"][0])
+    assert image.status_code in (200, 404)
+    if image.status_code == 200:
+        assert image.headers["content-type"] == "image/jpeg" and image.content[:2] == b"\xff\xd8"
+    assert server.get("/exemplars/100000").status_code == 404
+    assert server.get("/exemplars/abc").status_code == 422
+    hits = server.post("/search", json={"text": "cut the tomato", "k": 3}).json()["hits"]
+    assert len(hits) == 3 and hits[0]["score"] >= hits[1]["score"] >= hits[2]["score"]
+    assert all(h["url"].startswith(f"/media/{h['video_id']}#t=") for h in hits)
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/storyboard", {"text": ""}), ("/storyboard", {"text": "x", "n_words": 0}),
+    ("/search", {"k": 3}), ("/search", {"text": "x", "k": "many"}), ("/classify", {})])
+def test_malformed_requests_are_422(server, path, body):
+    answer = server.post(path, json=body)
+    assert answer.status_code == 422 and "detail" in answer.json()
+
+
+def test_serve_binds_to_loopback_by_default():
+    import argparse
+
+    from videobert.serve.command import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["model"])
+    assert args.host == "127.0.0.1" and args.max_upload_mb > 0 and args.timeout > 0
