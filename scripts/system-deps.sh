@@ -11,6 +11,13 @@ if ! command -v java >/dev/null 2>&1; then
     echo "note: java not found; install a Java runtime for caption metrics (METEOR etc.)"
   fi
 fi
+# Debian's chromium: the web page's end-to-end test drives it with Playwright (Playwright's own
+# browser download is not used); without it that test skips and says why.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get install -y -q chromium >/dev/null 2>&1 || \
+   (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1)) \
+   || echo "note: could not install chromium; the browser test of the web page will skip"
+fi
 # System packages the project uses when present: espeak-ng speaks the built-in dataset's
 # narration into its audio track (so the speech path is exercised). Installed when we are root
 # and apt is available; otherwise the dataset is written without speech, and says so.

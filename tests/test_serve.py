@@ -159,3 +159,42 @@ def test_serve_binds_to_loopback_by_default():
     add_arguments(parser)
     args = parser.parse_args(["model"])
     assert args.host == "127.0.0.1" and args.max_upload_mb > 0 and args.timeout > 0
+
+
+SCREENSHOT = Path(__file__).resolve().parents[1] / "build" / "screenshots" / "web_page.png"
+
+
+def test_the_page_in_a_real_browser_uploads_a_video_and_shows_its_timeline(world, server):
+    """Playwright drives Debian's chromium (installed by `make setup` as root): upload a
+    built-in video, see its timeline; type a sentence, see its storyboard and search hits."""
+    import shutil
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed "
+                                   "(the dev extra)")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("no chromium browser: `apt-get install chromium` (make setup does it as root)")
+    videos = world[2]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 1000})
+            page.goto(str(server.base_url))
+            page.wait_for_function(
+                "document.getElementById('status').textContent.startsWith('model')")
+            page.set_input_files("#file", str(videos[3]))
+            page.click("#upload button")
+            page.wait_for_selector("#timeline .step", timeout=120_000)
+            labels = page.locator("#timeline .step .label").all_text_contents()
+            assert labels and all(" the " in label for label in labels)
+            assert page.locator("#timeline .step img").count() > 0  # visual-word exemplars
+            page.click("#sentence button")
+            page.wait_for_selector("#storyboard img", timeout=60_000)
+            page.wait_for_selector("#hits li a", timeout=60_000)
+            assert page.locator("#hits li").count() == 5
+            assert page.text_content("#error") == ""
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+        finally:
+            browser.close()
+    assert SCREENSHOT.stat().st_size > 10_000
