@@ -198,3 +198,31 @@ def test_the_page_in_a_real_browser_uploads_a_video_and_shows_its_timeline(world
         finally:
             browser.close()
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_no_request_the_schema_allows_is_a_server_error(server):
+    """Schemathesis generates requests from the OpenAPI schema (valid and edge-case bodies,
+    uploads of arbitrary bytes) for every operation; the server answers each below 500."""
+    schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is not installed "
+                                       "(the dev extra)")
+    hypothesis = pytest.importorskip("hypothesis")
+    base = str(server.base_url)
+    schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
+    checked, statuses = [], set()
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        @hypothesis.given(case=operation.as_strategy())
+        @hypothesis.settings(max_examples=8, deadline=None, derandomize=True, database=None,
+                             suppress_health_check=list(hypothesis.HealthCheck))
+        def no_server_error(case):
+            response = case.call(base_url=base, timeout=120)
+            statuses.add(response.status_code // 100)
+            assert response.status_code < 500, (case.operation.label, response.status_code,
+                                                response.text[:300])
+
+        no_server_error()
+        checked.append(operation.label)
+    assert {"POST /analyze", "POST /classify", "POST /search", "GET /media/{video_id}"} <= \
+        set(checked)
+    assert statuses == {2, 4}  # both answered and refused requests were generated
