@@ -57,6 +57,8 @@ def test_demo_runs_every_stage_and_writes_the_report(tmp_path, capsys):
     # (clip grid, backbone, 32 px), assign them to its codebook (no re-fit), run the tasks.
     model = out / "runs" / "full" / "model"
     centroids = (model / "codebook" / "centroids.npy").read_bytes()
+    # the default model reads each clip's feature beside its visual word
+    assert json.loads((model / "config.json").read_text())["clip_feature_dim"] == 1024
     new = tmp_path / "new"
     assert main(["synth", str(new), "--n-videos", "5", "--seed", "11", "--val-fraction", "0.4",
                  "--no-speech"]) == 0
@@ -91,6 +93,7 @@ def test_demo_runs_every_stage_and_writes_the_report(tmp_path, capsys):
                                   .column("video_id").to_numpy(zero_copy_only=False) == video_id)
     mine = pipe.clip_words(new / "videos" / f"{video_id}.mp4")
     assert mine.words.tolist() == prepared_words["word"].to_pylist()
+    assert mine.features is not None and mine.features.shape == (len(mine.words), 1024)
     verbs = (new / "verbs.txt").read_text().split()
     nouns = (new / "nouns.txt").read_text().split()
     predictions = pipe.classify(mine, verbs, nouns, window=3.0)

@@ -114,6 +114,15 @@ class Corpus:
                 return path if path.exists() else None
         return None
 
+    def features_dir(self) -> Path | None:
+        """The clip features the corpus's codebook was fit on, when that folder still exists
+        and the corpus can place its clips (``videos.parquet``)."""
+        codebook = self.codebook_dir()
+        if codebook is None or not (codebook / "meta.json").is_file() or not self.videos:
+            return None
+        features = read_json(codebook / "meta.json").get("features")
+        return Path(features) if features and Path(features).is_dir() else None
+
     def clip_features(self) -> dict[str, np.ndarray]:
         """Every video's normalised clip features, from the features folder and with the
         normalisation its codebook recorded (for a model that reads them beside the words)."""

@@ -33,8 +33,10 @@ class ModelSpec:
     hidden_dropout: float = 0.1
     attention_dropout: float = 0.1
     freeze_input_embeddings: bool = False  # the paper kept the word embeddings frozen
-    # add each clip's feature to its visual token's input (VideoBertConfig.clip_feature_dim)
-    clip_features: bool = False
+    # add each clip's feature to its visual token's input (VideoBertConfig.clip_feature_dim),
+    # when the corpus's codebook still has its features folder (else words only, with a
+    # warning); false = visual words only, as the paper
+    clip_features: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
