@@ -65,9 +65,11 @@ class Cue:
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
-    """``(text, encoding)``: a BOM wins, then strict UTF-8, then charset detection if
-    charset-normalizer is installed, then Windows-1252, then Latin-1 (which accepts any
-    bytes). Subtitles found in the wild are mostly one of these."""
+    """``(text, encoding)``: a BOM wins, then strict UTF-8, then Windows-1252 when the text
+    reads as a Western language, then charset detection if charset-normalizer is installed
+    (e.g. Windows-1251 Cyrillic), then Windows-1252 anyway, then Latin-1 (which accepts any
+    bytes). Subtitles found in the wild are mostly one of these. Detection comes after
+    Windows-1252 because on a short Western text it guesses Central European code pages."""
     text, encoding, _doubt = decode_text_checked(data)
     return text, encoding
 
@@ -83,18 +85,25 @@ def decode_text_checked(data: bytes) -> tuple[str, str, str | None]:
         return data.decode("utf-8"), "utf-8", None
     except UnicodeDecodeError:
         pass
+    try:
+        western: str | None = data.decode("cp1252")
+    except UnicodeDecodeError:
+        western = None
+    doubt = None if western is None else _latin_doubt(western)
+    if western is not None and doubt is None:
+        return western, "cp1252", None
     guess, chaos = _detect_encoding(data)
-    for enc in ([guess] if guess else []) + ["cp1252"]:
+    if guess:
         try:
-            text = data.decode(enc)
+            text = data.decode(guess)
         except (UnicodeDecodeError, LookupError):
-            continue
-        if enc == guess:
-            doubt = (f"charset detection is unsure ({chaos:.0%} of the text looks garbled)"
-                     if chaos > MAX_CHAOS else None)
+            pass
         else:
-            doubt = _latin_doubt(text)
-        return text, enc, doubt
+            unsure = (f"charset detection is unsure ({chaos:.0%} of the text looks garbled)"
+                      if chaos > MAX_CHAOS else None)
+            return text, guess, unsure
+    if western is not None:
+        return western, "cp1252", doubt
     return data.decode("latin-1"), "latin-1", "no encoding fits; read byte by byte as Latin-1"
 
 
