@@ -114,6 +114,12 @@ def test_demo_runs_every_stage_and_writes_the_report(tmp_path, capsys):
     assert pipe.clip_words(torch.from_numpy(clips)).words.tolist() == mine.words.tolist()
     with pytest.raises(TypeError, match="a video is a path"):
         pipe.clip_words(3.5)
+    # captions from the captioner the demo's evaluate kept beside the model
+    assert pipe.can_caption
+    captions = pipe.caption(new / "videos" / f"{video_id}.mp4", window=3.0)
+    assert len(captions) == len(predictions) and all(isinstance(c.text, str) for c in captions)
+    assert captions[0].start == 0.0
+    assert len(pipe.caption(mine)) == 1  # the words already read, one caption for it all
     whole = pipe.classify(new / "videos" / f"{video_id}.mp4", verbs, nouns)
     assert len(whole) == 1 and len(whole[0].verbs) == 5
     text, video, both = (pipe.embed(text="cut the tomato"), pipe.embed(video=mine),
@@ -138,6 +144,7 @@ def test_demo_runs_every_stage_and_writes_the_report(tmp_path, capsys):
     hits = pipe.search("cut the tomato", index_dir, k=3)
     assert len(hits) == 3 and hits[0].score >= hits[1].score >= hits[2].score
     assert all(h.video in {str(v.resolve()) for v in videos} and h.end > h.start for h in hits)
+    assert index.thumbnail(hits[0].row)[:2] == b"\xff\xd8"  # a JPEG of the window's frame
     capsys.readouterr()
     assert main(["index", "search", str(index_dir), "cut the tomato", "--model", str(model),
                  "-k", "2"]) == 0

@@ -55,6 +55,8 @@ def test_search_finds_the_window_of_the_word_asked_for(videos, tmp_path):
     hits = ClipIndex.open(tmp_path / "index").search(pipe, "w3", k=2)
     assert [(Path(h.video).stem, h.words) for h in hits] == [("b", [3, 3]), ("b", [2, 3])]
     assert (hits[0].start, hits[0].end) == (1.5, 4.5)
+    assert hits[0].row >= 0 and hits[0].words == index.items["words"][hits[0].row]
+    assert index.thumbnail(hits[0].row) == b""  # this stand-in keeps no frames
 
 
 def test_adding_again_embeds_only_what_is_new_or_changed(videos, tmp_path):

@@ -15,6 +15,30 @@ httpx = pytest.importorskip("httpx", reason="the dev extra (httpx) is not instal
 pytest.importorskip("fastapi", reason="the serve extra (fastapi, uvicorn) is not installed")
 
 
+def save_untrained_captioner(model_dir: Path) -> None:
+    """A captioner of the right shapes (its words are noise): the server's plumbing is under
+    test here; test_end_to_end captions with a trained one."""
+    import json
+
+    import numpy as np
+    from transformers import AutoTokenizer
+
+    from videobert.artifacts.codebook import CodebookFolder
+    from videobert.tasks.caption_model import CaptionModelConfig, CaptionTransformer, CaptionVocab
+    from videobert.tasks.captioner import CAPTIONER_DIR, SavedCaptioner
+    from videobert.tasks.captioning import DEFAULT_TEMPLATE, SAVED_ROW
+
+    hidden = json.loads((model_dir / "config.json").read_text())["hidden_size"]
+    dim = 2 * hidden + CodebookFolder.open(model_dir / "codebook").centroids().shape[1]
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    vocab = CaptionVocab(tokenizer.encode("cut the tomato", add_special_tokens=False))
+    model = CaptionTransformer(CaptionModelConfig(dim, len(vocab))).eval()
+    SavedCaptioner(model, vocab, np.zeros(dim, np.float32), np.ones(dim, np.float32), SAVED_ROW,
+                   DEFAULT_TEMPLATE, {"beam_size": 2, "length_alpha": 0.6,
+                                      "max_caption_tokens": 5, "max_clips": 32}
+                   ).save(model_dir / CAPTIONER_DIR)
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """A tiny model trained on 4 synthetic videos, and an index of two of them."""
@@ -38,6 +62,7 @@ def world(tmp_path_factory):
     try:
         run_data_stages(data / "manifest.jsonl", paths, settings, Stopwatch())
         run_pretrain(paths.corpus, paths.run("full"), settings.pretrain(), Stopwatch())
+        save_untrained_captioner(paths.run("full") / "model")
         pipeline = Pipeline.from_pretrained(paths.run("full") / "model", device="cpu")
         videos = sorted((data / "videos").glob("*.mp4"))
         index = ClipIndex.open(root / "index", create=True)
@@ -98,6 +123,7 @@ def test_an_uploaded_video_gets_a_timeline_and_is_deleted(world, server):
     assert body["steps"] and all(s["verb"] in verbs and s["noun"] in nouns
                                  for s in body["steps"])
     assert sum(len(s["words"]) for s in body["steps"]) == len(body["words"])
+    assert all(isinstance(s["caption"], str) for s in body["steps"])  # the model can caption
     assert uploads_left() == before  # the upload is gone
 
 
@@ -121,6 +147,9 @@ def test_indexed_videos_are_classified_and_served_by_id_only(world, server):
     media = server.get(body["url"])
     assert media.status_code == 200 and media.content == Path(index.items["video"][0]).read_bytes()
     assert server.post("/classify", json={"video_id": "nope"}).status_code == 404
+    captions = server.post("/caption", json={"video_id": video_id, "window": 3}).json()
+    assert captions["captions"] and all(c["end"] > c["start"] for c in captions["captions"])
+    assert server.post("/caption", json={"video_id": "nope"}).status_code == 404
     for bad in ("/media/nope", "/media/..%2F..%2Fetc%2Fpasswd", "/media/%2Fetc%2Fpasswd"):
         assert server.get(bad).status_code == 404, bad
     assert server.post("/classify", json={"video_id": video_id, "verbs": []}).status_code == 422
@@ -140,6 +169,9 @@ def test_storyboard_search_and_exemplars(world, server):
     hits = server.post("/search", json={"text": "cut the tomato", "k": 3}).json()["hits"]
     assert len(hits) == 3 and hits[0]["score"] >= hits[1]["score"] >= hits[2]["score"]
     assert all(h["url"].startswith(f"/media/{h['video_id']}#t=") for h in hits)
+    thumb = server.get(hits[0]["thumbnail"])  # the window's own middle frame
+    assert thumb.status_code == 200 and thumb.content[:2] == b"\xff\xd8"
+    assert server.get("/thumbnails/100000").status_code == 404
 
 
 @pytest.mark.parametrize("path, body", [
@@ -192,6 +224,7 @@ def test_the_page_in_a_real_browser_uploads_a_video_and_shows_its_timeline(world
             page.wait_for_selector("#storyboard img", timeout=60_000)
             page.wait_for_selector("#hits li a", timeout=60_000)
             assert page.locator("#hits li").count() == 5
+            assert page.locator("#hits li img").count() == 5
             assert page.text_content("#error") == ""
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)

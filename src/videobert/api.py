@@ -4,6 +4,7 @@
     pipe = Pipeline.from_pretrained("demo_out/runs/full/model")
     pipe.classify("cooking.mp4", verbs=["cut", "fry"], nouns=["egg", "onion"], window=3.0)
     pipe.storyboard("fry the egg").words        # visual words the model imagines
+    pipe.caption("cooking.mp4", window=3.0)     # needs MODEL/captioner (make demo saves one)
     pipe.embed(text="fry the egg"), pipe.embed(video="cooking.mp4")
 
 A ``video`` is a file path, an open PyAV container (its file is read), or clips already decoded
@@ -35,14 +36,22 @@ class VideoWords:
     clip_seconds: float
     # (n_clips, F) normalised clip features, for a model that reads them beside the words
     features: np.ndarray | None = dataclasses.field(default=None, compare=False, repr=False)
+    # (n_clips, F) the backbone's features as the features stage stores them (captioning)
+    raw_features: np.ndarray | None = dataclasses.field(default=None, compare=False, repr=False)
+    # (n_clips, H, W, 3) uint8: each clip's middle frame (the index's thumbnails)
+    thumbnails: np.ndarray | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def span(self, first: int, last: int) -> tuple[float, float]:
         return first * self.clip_seconds, (last + 1) * self.clip_seconds
 
     def window(self, first: int, last: int) -> VideoWords:
         """Clips ``first..last`` (inclusive), times measured from the first."""
-        features = None if self.features is None else self.features[first : last + 1]
-        return VideoWords(self.words[first : last + 1], self.clip_seconds, features)
+        cut = slice(first, last + 1)
+        def part(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[cut]
+
+        return VideoWords(self.words[cut], self.clip_seconds, part(self.features),
+                          part(self.raw_features), part(self.thumbnails))
 
     def clips(self, first: int = 0, last: int | None = None) -> Any:  # -> tasks.inputs.Clips
         from videobert.tasks.inputs import Clips
@@ -70,6 +79,19 @@ class Prediction:
         return self.nouns[0][0]
 
 
+@dataclasses.dataclass(frozen=True)
+class Caption:
+    start: float  # seconds
+    end: float
+    text: str
+
+
+def _spans(n: int, clip_seconds: float, window: float | None) -> list[tuple[int, int]]:
+    """(first, last) clips of each stretch of ``window`` seconds; the whole video for None."""
+    per = n if window is None else max(1, math.ceil(window / clip_seconds - 1e-9))
+    return [(lo, min(n, lo + per) - 1) for lo in range(0, n, per)]
+
+
 def _ranked(labels: Sequence[str], scores: np.ndarray, top_k: int) -> list[tuple[str, float]]:
     p = np.exp(scores - scores.max())
     p /= p.sum()
@@ -91,6 +113,7 @@ class Pipeline:
         self.codebook = Codebook.load(model_dir / "codebook")
         self.ingest, self.features = recorded_settings(model_dir)
         self._backbone: Any = None
+        self._captioner: Any = None
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, device: str | None = None) -> Pipeline:
@@ -142,9 +165,12 @@ class Pipeline:
     def clip_features(self, video: Video) -> np.ndarray:
         """``(n_clips, D)`` float32, rounded through float16 as the features stage stores them
         (so the words below equal ``prepare``'s)."""
+        return self._features_of(self.clips(video))
+
+    @torch.inference_mode()
+    def _features_of(self, clips: np.ndarray) -> np.ndarray:
         from videobert.features.extract import forward_clips, resolve_precision
 
-        clips = self.clips(video)
         device = torch.device(self.device)
         precision = resolve_precision(self.features.precision, device)
         size = self.features.batch_size
@@ -155,14 +181,16 @@ class Pipeline:
     def clip_words(self, video: Video) -> VideoWords:
         from videobert.visual_words.stage import normalize_features
 
-        feats = self.clip_features(video)
+        clips = self.clips(video)
+        feats = self._features_of(clips)
         how = self.codebook_folder.normalize
         mean = feats.astype(np.float64).mean(0).astype(np.float32) if how == "center_l2" else None
         normalized = normalize_features(feats, how, mean)
         words = self.codebook.assign(normalized)
         reads = self.model.config.clip_feature_dim
         return VideoWords(np.asarray(words, np.int64), self.ingest.clip_frames / self.ingest.fps,
-                          normalized.astype(np.float16) if reads else None)
+                          normalized.astype(np.float16) if reads else None, feats,
+                          clips[:, clips.shape[1] // 2].copy())
 
     # -- tasks ----------------------------------------------------------------------------------
 
@@ -180,9 +208,7 @@ class Pipeline:
         if not verbs or not nouns:
             raise ValueError("classify needs at least one verb and one noun")
         vw = video if isinstance(video, VideoWords) else self.clip_words(video)
-        n = len(vw.words)
-        per = n if window is None else max(1, math.ceil(window / vw.clip_seconds - 1e-9))
-        spans = [(lo, min(n, lo + per) - 1) for lo in range(0, n, per)]
+        spans = _spans(len(vw.words), vw.clip_seconds, window)
         template = Template.parse(DEFAULT_TEMPLATE, self.tokenizer)
         verb_s, noun_s = score_candidates(
             self.model, template, candidate_pieces(self.tokenizer, verbs, "verb"),
@@ -191,6 +217,48 @@ class Pipeline:
         return [Prediction(*vw.span(lo, hi), _ranked(verbs, verb_s[i], top_k),
                            _ranked(nouns, noun_s[i], top_k))
                 for i, (lo, hi) in enumerate(spans)]
+
+    @property
+    def can_caption(self) -> bool:
+        from videobert.tasks.captioner import CAPTIONER_DIR
+
+        return (self.model_dir / CAPTIONER_DIR / "config.json").is_file()
+
+    def caption(self, video: Video | VideoWords, window: float | None = None) -> list[Caption]:
+        """A sentence for the whole video (``window=None``) or for each stretch of ``window``
+        seconds, from the captioner kept in the model folder (``MODEL/captioner``, which
+        ``videobert evaluate --save-captioner`` and ``make demo`` write)."""
+        from videobert.tasks.captioner import CAPTIONER_DIR, SavedCaptioner
+        from videobert.tasks.captioning import SAVED_ROW, generate, to_text
+        from videobert.tasks.captioning import videobert_feature_sequences as states
+        from videobert.tasks.inputs import Clips
+
+        if self._captioner is None:
+            self._captioner = SavedCaptioner.load(self.model_dir / CAPTIONER_DIR, self.device)
+        cap = self._captioner
+        if cap.row != SAVED_ROW:
+            raise ValueError(f"the saved captioner reads {cap.row!r}, not {SAVED_ROW!r}")
+        vw = video if isinstance(video, VideoWords) else self.clip_words(video)
+        if vw.raw_features is None:
+            raise ValueError("caption needs the clips' features: pass a video, or the "
+                             "VideoWords that clip_words(video) returns")
+        spans = _spans(len(vw.words), vw.clip_seconds, window)
+        limit = int(cap.settings["max_clips"])
+        items, clip_rows = [], []
+        for lo, hi in spans:  # at most max_clips clips, evenly spaced, as in training
+            idx = np.arange(lo, hi + 1)
+            if len(idx) > limit:
+                idx = idx[np.linspace(0, len(idx) - 1, limit).round().astype(int)]
+            features = None if vw.features is None else vw.features[idx]
+            items.append(Clips(tuple(int(w) for w in vw.words[idx]), features))
+            clip_rows.append(vw.raw_features[idx].astype(np.float32))
+        vb = states(self.model, self.tokenizer, items, cap.template, progress=False)
+        inputs = cap.standardise([np.concatenate([v, c], axis=1)
+                                  for v, c in zip(vb, clip_rows, strict=True)])
+        out = generate(cap.model, inputs, int(cap.settings["beam_size"]),
+                       int(cap.settings["max_caption_tokens"]), float(cap.settings["length_alpha"]))
+        return [Caption(*vw.span(lo, hi), to_text(self.tokenizer, cap.vocab, c))
+                for (lo, hi), c in zip(spans, out, strict=True)]
 
     def storyboard(self, text: str, n_words: int = 8) -> Any:
         """The visual words the model predicts after "now let me show you how to TEXT"

@@ -306,6 +306,9 @@ def add_arguments(parser) -> None:
     add_device_argument(parser)
     parser.add_argument("--max-queries", type=int, default=EvalConfig.max_queries)
     parser.add_argument("--caption-epochs", type=int, default=EvalConfig.caption_epochs)
+    parser.add_argument("--save-captioner", action="store_true",
+                        help="keep the VideoBERT + clip captioner in RUN/model/captioner "
+                        "(Pipeline.caption uses it; replaces one that is there)")
 
 
 def run(args) -> int:
@@ -330,7 +333,7 @@ def run(args) -> int:
                   f"{getattr(args, name)}: must be >= 1", file=sys.stderr)
             return EXIT_USAGE
     cfg = EvalConfig(device=resolve_device(args.device), max_queries=args.max_queries,
-                     caption_epochs=args.caption_epochs)
+                     caption_epochs=args.caption_epochs, save_captioner=args.save_captioner)
     out = args.out or args.run / "report"
     features, words = args.features, args.words
     try:

@@ -5,7 +5,8 @@ Layout of an index folder::
     CURRENT                 the name of the complete version (written last, atomically)
     v000003/index.faiss     inner-product index of unit-length window embeddings
     v000003/items.parquet   one row per window: video_id, video (path), start, end,
-                            first_clip, last_clip, words (list<int32>), source (fingerprint)
+                            first_clip, last_clip, words (list<int32>), source (fingerprint),
+                            thumbnail (JPEG of the window's middle frame; empty if none)
     v000003/meta.json       model folder, embedding dim, window/stride in clips, counts
 
 An item is a window of ``window`` clips every ``stride`` clips, embedded as the model's
@@ -32,7 +33,8 @@ from videobert.log import get_logger
 
 _LOG = get_logger("index")
 CURRENT = "CURRENT"
-COLUMNS = ("video_id", "video", "start", "end", "first_clip", "last_clip", "words", "source")
+COLUMNS = ("video_id", "video", "start", "end", "first_clip", "last_clip", "words", "source",
+           "thumbnail")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Hit:
     start: float  # seconds
     end: float
     words: list[int]
+    row: int = -1  # the window's row in the index version searched (its thumbnail: thumbnail())
 
 
 def _video_id(path: Path, taken: set[str]) -> str:
@@ -98,7 +101,15 @@ class ClipIndex:
         except (OSError, ValueError, RuntimeError) as exc:
             raise ValueError(f"{part}: the index version named by {pointer} is unreadable "
                              f"({exc})") from exc
+        n = len(table["video_id"])
+        table.setdefault("thumbnail", [b""] * n)  # an index written before thumbnails
         return cls(folder, version, meta, {c: table[c] for c in COLUMNS}, index)
+
+    def thumbnail(self, row: int) -> bytes:
+        """The JPEG of window ``row`` (b"" when it has none)."""
+        if not 0 <= row < len(self):
+            raise IndexError(f"no window {row} in {self.folder} ({len(self)} windows)")
+        return self.items["thumbnail"][row] or b""
 
     def __len__(self) -> int:
         return len(self.items["video_id"])
@@ -112,7 +123,7 @@ class ClipIndex:
         scores, rows = self.faiss.search(query, min(k, len(self)))
         it = self.items
         return [Hit(float(s), it["video_id"][r], it["video"][r], float(it["start"][r]),
-                    float(it["end"][r]), list(it["words"][r]))
+                    float(it["end"][r]), list(it["words"][r]), int(r))
                 for s, r in zip(scores[0].tolist(), rows[0].tolist(), strict=True) if r >= 0]
 
     def _check_model(self, pipeline: Any) -> None:
@@ -163,8 +174,10 @@ class ClipIndex:
                 vectors.append(pipeline.embed(video=clip_words.window(first, last)
                                               ).astype(np.float32)[None])
                 start, end = clip_words.span(first, last)
+                thumb = _jpeg(clip_words, (first + last) // 2)
                 for column, value in zip(COLUMNS, (video_id, str(path), start, end, first, last,
-                                                   [int(w) for w in words], source), strict=True):
+                                                   [int(w) for w in words], source, thumb),
+                                         strict=True):
                     items[column].append(value)
             by_path[str(path)] = source
             report["added"].append(str(path))
@@ -192,7 +205,8 @@ class ClipIndex:
         schema = pa.schema([("video_id", pa.string()), ("video", pa.string()),
                             ("start", pa.float64()), ("end", pa.float64()),
                             ("first_clip", pa.int32()), ("last_clip", pa.int32()),
-                            ("words", pa.list_(pa.int32())), ("source", pa.string())])
+                            ("words", pa.list_(pa.int32())), ("source", pa.string()),
+                            ("thumbnail", pa.binary())])
         pq.write_table(pa.table(items, schema=schema), part / "items.parquet")
         meta = {"model": str(Path(pipeline.model_dir).resolve()), "dim": int(vectors.shape[1]),
                 "window": window, "stride": stride, "n_items": len(items["video_id"]),
@@ -209,6 +223,20 @@ class ClipIndex:
                 shutil.rmtree(stale, ignore_errors=True)
         _LOG.info(f"{self.folder}: {meta['n_items']} windows of {meta['n_videos']} videos "
                   f"({version})")
+
+
+def _jpeg(clip_words: Any, clip: int) -> bytes:
+    """The middle frame of a clip as a JPEG, when the pipeline kept the frames."""
+    frames = getattr(clip_words, "thumbnails", None)
+    if frames is None or not 0 <= clip < len(frames):
+        return b""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.fromarray(np.asarray(frames[clip], np.uint8)).save(out, "JPEG", quality=85)
+    return out.getvalue()
 
 
 def list_videos(source: str | Path) -> list[Path]:

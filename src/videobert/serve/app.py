@@ -5,11 +5,14 @@ Endpoints (OpenAPI schema at ``/openapi.json``, docs at ``/docs``):
 - ``GET /health``: the model folder, the index size, the limits.
 - ``POST /analyze``: upload a video (multipart ``video``); its clips' visual words and, per
   window of ``window`` seconds, the zero-shot verb and noun. The upload is deleted afterwards.
-- ``POST /classify``: the same for a video of the index, by its ``video_id``.
+- ``POST /classify``: the same for a video of the index, by its ``video_id``. Both add a
+  caption per window when the model folder has a captioner (``MODEL/captioner``).
+- ``POST /caption``: the captions alone, per window, of an indexed video.
 - ``POST /storyboard``: the visual words the model imagines for a sentence, with exemplar URLs.
 - ``POST /search``: the indexed windows closest to a sentence, with a playable URL at their time.
 - ``GET /media/{video_id}``: an indexed video's file (only indexed ids: no path is taken from a
-  request). ``GET /exemplars/{word}``: a visual word's exemplar image. ``GET /``: the page.
+  request). ``GET /exemplars/{word}``: a visual word's exemplar image; ``GET /thumbnails/{row}``
+  an indexed window's middle frame. ``GET /``: the page.
 
 Bad input is a 4xx with ``{"detail": ...}``: 413 for an upload over the size limit, 415 for a
 file that does not decode as video, 404 for an unknown id, 422 for a malformed request; 504 when
@@ -46,7 +49,7 @@ class ServeConfig:
 def create_app(pipeline: Any, config: ServeConfig, index: Any = None) -> Any:
     """The FastAPI app for a loaded ``videobert.api.Pipeline`` (and a ``ClipIndex`` or None)."""
     from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile
-    from fastapi.responses import FileResponse, HTMLResponse
+    from fastapi.responses import FileResponse, HTMLResponse, Response
     from pydantic import BaseModel, Field
 
     from videobert.ingest.video import VideoError
@@ -74,6 +77,10 @@ def create_app(pipeline: Any, config: ServeConfig, index: Any = None) -> Any:
     class ClassifyRequest(Labels):
         video_id: str = Field(min_length=1, max_length=200)
 
+    class CaptionRequest(BaseModel):
+        video_id: str = Field(min_length=1, max_length=200)
+        window: float = Field(config.window_s, gt=0, le=3600, description="seconds per caption")
+
     class TextRequest(BaseModel):
         text: str = Field(min_length=1, max_length=500)
 
@@ -92,6 +99,8 @@ def create_app(pipeline: Any, config: ServeConfig, index: Any = None) -> Any:
         try:
             words = pipeline.clip_words(video)
             steps = pipeline.classify(words, verbs, nouns, window=window)
+            captions = (pipeline.caption(words, window=window) if pipeline.can_caption
+                        else [None] * len(steps))
         except VideoError as exc:  # the server's own paths stay out of the answer
             reason = exc.reason.replace(str(video), shown or video.name)
             raise HTTPException(415, f"not a decodable video: {reason}") from exc
@@ -105,9 +114,10 @@ def create_app(pipeline: Any, config: ServeConfig, index: Any = None) -> Any:
             "steps": [{"start": p.start, "end": p.end,
                        "words": [int(w) for w in words.words[i * per : (i + 1) * per]],
                        "verb": p.verb, "noun": p.noun,
+                       "caption": None if c is None else c.text,
                        "verbs": [[v, round(s, 4)] for v, s in p.verbs],
                        "nouns": [[n, round(s, 4)] for n, s in p.nouns]}
-                      for i, p in enumerate(steps)],
+                      for i, (p, c) in enumerate(zip(steps, captions, strict=True))],
         }
 
     def indexed(video_id: str) -> Path:
@@ -126,6 +136,7 @@ def create_app(pipeline: Any, config: ServeConfig, index: Any = None) -> Any:
         return {"status": "ok", "model": str(pipeline.model_dir),
                 "index": None if index is None else len(index),
                 "max_upload_mb": config.max_upload_mb, "timeout_s": config.timeout_s,
+                "captions": pipeline.can_caption,
                 "verbs": list(config.verbs), "nouns": list(config.nouns)}
 
     @app.post("/analyze")
@@ -156,6 +167,19 @@ def create_app(pipeline: Any, config: ServeConfig, index: Any = None) -> Any:
         result = await run_model(timeline, path, body.window, body.verbs, body.nouns)
         return {"video_id": body.video_id, "url": f"/media/{body.video_id}", **result}
 
+    @app.post("/caption")
+    async def caption(body: CaptionRequest) -> dict[str, Any]:
+        path = indexed(body.video_id)
+        if not pipeline.can_caption:
+            raise HTTPException(404, "this model folder has no captioner (MODEL/captioner: "
+                                "`videobert evaluate --save-captioner` writes one)")
+        try:
+            found = await run_model(pipeline.caption, path, body.window)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        return {"video_id": body.video_id, "captions": [
+            {"start": c.start, "end": c.end, "text": c.text} for c in found]}
+
     @app.post("/storyboard")
     async def storyboard(body: StoryboardRequest) -> dict[str, Any]:
         generation = await run_model(pipeline.storyboard, body.text, body.n_words)
@@ -170,12 +194,19 @@ def create_app(pipeline: Any, config: ServeConfig, index: Any = None) -> Any:
         hits = await run_model(index.search, pipeline, body.text, min(body.k, len(index)))
         return {"text": body.text, "hits": [
             {"video_id": h.video_id, "start": h.start, "end": h.end, "score": h.score,
-             "words": h.words, "url": f"/media/{h.video_id}#t={h.start:g},{h.end:g}"}
+             "words": h.words, "url": f"/media/{h.video_id}#t={h.start:g},{h.end:g}",
+             "thumbnail": f"/thumbnails/{h.row}" if index.thumbnail(h.row) else None}
             for h in hits]}
 
     @app.get("/media/{video_id}", response_class=FileResponse)
     def media(video_id: str):
         return FileResponse(indexed(video_id), media_type="video/mp4")
+
+    @app.get("/thumbnails/{row}", response_class=Response)
+    def thumbnail(row: int):
+        if index is None or not 0 <= row < len(index) or not index.thumbnail(row):
+            raise HTTPException(404, f"no thumbnail for window {row}")
+        return Response(index.thumbnail(row), media_type="image/jpeg")
 
     @app.get("/videos")
     def videos() -> dict[str, Any]:

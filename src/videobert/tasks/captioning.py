@@ -58,6 +58,7 @@ ROW_NAMES = {
     "videobert+clip": "VideoBERT + clip features",
 }
 DEFAULT_TEMPLATE = PROMPT + " {verb} the {noun}"
+SAVED_ROW = "videobert+clip"  # the captioner kept beside the model (evaluate_captioning)
 
 
 @dataclasses.dataclass
@@ -369,8 +370,11 @@ def evaluate_captioning(
     batch_size: int = 64,
     progress: bool = True,
     video_words: dict[str, np.ndarray] | None = None,
+    save_dir: str | Path | None = None,
 ) -> CaptionResult:
-    """Train one captioner per row on ``train_steps`` and score it on ``val_steps``.
+    """Train one captioner per row on ``train_steps`` and score it on ``val_steps``; with
+    ``save_dir``, the ``videobert+clip`` row's captioner is saved there
+    (``tasks.captioner.SavedCaptioner``: what ``Pipeline.caption`` uses).
 
     ``model`` is the frozen VideoBERT (not needed, may be None, for the ``clip`` row alone);
     ``features_dir`` holds the clip features (not needed for the ``videobert`` row alone).
@@ -422,6 +426,13 @@ def evaluate_captioning(
                 [train_x[i] for i in pair_step], pair_caption, len(vocab), config, device,
                 progress, desc=f"captioner ({row})",
             )
+            if save_dir is not None and row == SAVED_ROW:
+                from videobert.tasks.captioner import SavedCaptioner
+
+                settings = {k: getattr(config, k) for k in (
+                    "beam_size", "length_alpha", "max_caption_tokens", "max_clips")}
+                SavedCaptioner(captioner, vocab, standardise.mean, standardise.std, row,
+                               template, settings).save(save_dir)
             beam = generate(captioner, val_x, config.beam_size, config.max_caption_tokens,
                             config.length_alpha)
             greedy = generate(captioner, val_x, 0, config.max_caption_tokens)

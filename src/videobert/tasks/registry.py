@@ -35,6 +35,9 @@ class TaskConfig:
     finetune_epochs: int = 10
     finetune_label: str = "verb"
     seed: int = 0
+    # keep the captioning task's VideoBERT + clip captioner in MODEL/captioner, for
+    # Pipeline.caption (replaces one that is there)
+    save_captioner: bool = False
 
 
 @dataclasses.dataclass
@@ -155,12 +158,14 @@ def forecasting(data: TaskData, cfg: TaskConfig) -> Outcome:
 
 
 def captioning(data: TaskData, cfg: TaskConfig) -> Outcome:
+    from videobert.tasks.captioner import CAPTIONER_DIR
     from videobert.tasks.captioning import CaptionTrainConfig, evaluate_captioning
 
     result = evaluate_captioning(
         data.model, data.tokenizer, data.train, data.val, data.features_dir, data.ground_truth,
         config=CaptionTrainConfig(epochs=cfg.caption_epochs, seed=cfg.seed), device=cfg.device,
-        progress=True, video_words=data.video_words)
+        progress=True, video_words=data.video_words,
+        save_dir=data.model_dir / CAPTIONER_DIR if cfg.save_captioner else None)
     return Outcome(result, result.to_dict())
 
 
