@@ -36,6 +36,7 @@ VERBS: dict[str, tuple[str, str]] = {
               "a searchable index of video clips: `index add`, `index search`"),
     "serve": ("videobert.serve.command",
               "HTTP API + web page: classify, storyboard, search, upload (FastAPI)"),
+    "export": ("videobert.export", "the model as ONNX (encoder + heads) for deployment"),
     "demo": ("videobert.demo", "the whole pipeline on the built-in dataset, offline, one command"),
 }
 
