@@ -45,3 +45,27 @@ def test_segments_round_trip_and_a_bad_file_says_why(tmp_path):
     (tmp_path / "bad.parquet").write_bytes(b"not parquet")
     with pytest.raises(ValueError, match="not a readable Parquet file"):
         read_segment_table(tmp_path / "bad.parquet")
+
+
+def test_normalized_clip_features_follow_the_codebook_and_check_the_clip_counts(tmp_path):
+    import numpy as np
+    import pytest
+
+    from videobert.artifacts.features import normalized_clip_features
+
+    rng = np.random.default_rng(0)
+    raw = {"a": rng.normal(size=(5, 8)).astype(np.float16),
+           "b": rng.normal(size=(3, 8)).astype(np.float16)}
+    for vid, array in raw.items():
+        np.save(tmp_path / f"{vid}.npy", array)
+    out = normalized_clip_features(tmp_path, "center_l2", {"a": 5, "b": 3})
+    for vid, array in raw.items():
+        x = array.astype(np.float32)
+        x = x - x.astype(np.float64).mean(0).astype(np.float32)
+        expected = x / np.linalg.norm(x, axis=1, keepdims=True)
+        assert out[vid].dtype == np.float16
+        np.testing.assert_allclose(out[vid].astype(np.float32), expected, atol=2e-3)
+    with pytest.raises(ValueError, match=r"a\.npy has 5 clips but its visual words have 4"):
+        normalized_clip_features(tmp_path, "center_l2", {"a": 4})
+    with pytest.raises(FileNotFoundError, match=r"c\.npy"):
+        normalized_clip_features(tmp_path, "l2", {"c": 1})

@@ -123,7 +123,14 @@ def normalized_clip_features(
     reader = ClipFeatures(features_dir)
     out: dict[str, np.ndarray] = {}
     for video_id, n_clips in clip_counts.items():
-        array = reader(video_id)
+        if not reader.path(video_id).exists():
+            raise FileNotFoundError(f"clip features {reader.path(video_id)} do not exist (run "
+                                    "`features`)")
+        # read, normalise and drop one video at a time: only the float16 result is kept
+        array = np.load(reader.path(video_id), mmap_mode="r").astype(np.float32)
+        if array.ndim != 2:
+            raise ValueError(f"{reader.path(video_id)}: expected [n_clips, D] features, got "
+                             f"shape {array.shape}")
         if len(array) != n_clips:
             raise ValueError(f"{reader.path(video_id)} has {len(array)} clips but its visual "
                              f"words have {n_clips}: features and codebook disagree")
