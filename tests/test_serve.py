@@ -259,3 +259,22 @@ def test_no_request_the_schema_allows_is_a_server_error(server):
     assert {"POST /analyze", "POST /classify", "POST /search", "GET /media/{video_id}"} <= \
         set(checked)
     assert statuses == {2, 4}  # both answered and refused requests were generated
+
+
+def test_a_request_the_model_cannot_finish_in_time_is_a_504(tmp_path):
+    """The model call runs in a worker thread under the request timeout."""
+    from fastapi.testclient import TestClient
+
+    from videobert.serve import ServeConfig, create_app
+
+    class Slow:
+        model_dir = tmp_path
+        can_caption = False
+
+        def storyboard(self, text: str, n_words: int):
+            time.sleep(1.0)
+
+    app = create_app(Slow(), ServeConfig(("cut",), ("tomato",), timeout_s=0.1))
+    with TestClient(app) as client:
+        answer = client.post("/storyboard", json={"text": "cut the tomato"})
+    assert answer.status_code == 504 and "longer than 0.1 s" in answer.json()["detail"]
