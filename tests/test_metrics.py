@@ -378,3 +378,33 @@ def test_a_dead_meteor_process_is_a_clear_error_and_cleaned_up():
         scorer.evaluate({"a": ["a red apple"]}, {"a": "a red apple"})
     assert scorer._meteor is None and not meteor.lock.locked()
     assert meteor.meteor_p.stdout.closed
+
+
+def test_precision_recall_f1_match_scikit_learn():
+    from sklearn.metrics import precision_recall_fscore_support
+
+    from videobert.metrics import precision_recall_f1
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        n_classes = int(rng.integers(2, 9))
+        targets = rng.integers(0, n_classes, size=int(rng.integers(1, 60)))
+        scores = rng.normal(size=(len(targets), n_classes))
+        predicted = scores.argmax(1)
+        ours = precision_recall_f1(scores, targets, n_classes)
+        present = sorted(set(targets.tolist()))
+        p, r, f, _ = precision_recall_fscore_support(targets, predicted, labels=present,
+                                                     average="macro", zero_division=0)
+        assert ours["macro_precision"] == pytest.approx(p)
+        assert ours["macro_recall"] == pytest.approx(r)
+        assert ours["macro_f1"] == pytest.approx(f)
+        p_c, r_c, f_c, s_c = precision_recall_fscore_support(
+            targets, predicted, labels=list(range(n_classes)), zero_division=0)
+        for c, row in ours["per_class"].items():
+            c = int(c)
+            assert (row["precision"], row["recall"], row["f1"], row["support"]) == pytest.approx(
+                (p_c[c], r_c[c], f_c[c], s_c[c]))
+    named = precision_recall_f1(np.array([0, 1, 1]), np.array([0, 1, 0]), 3, ["a", "b", "c"])
+    assert set(named["per_class"]) == {"a", "b"}  # "c" neither asked about nor predicted
+    with pytest.raises(ValueError, match="same"):
+        precision_recall_f1(np.array([0, 1]), np.array([0]), 2)

@@ -12,6 +12,7 @@ import numpy as np
 from videobert.log import get_logger
 
 _LOG = get_logger("report")
+FINETUNE_COLUMNS = ("n_steps", "top1", "top5", "macro_f1", "chance_top1")
 
 
 
@@ -163,9 +164,8 @@ def render_markdown(figures, zero_shot, retrieval, forecast, captioning, data_si
         noun_probe.to_markdown() if noun_probe is not None else "not scored (no features)\n",
         "\n## Forecasting\n", forecast.to_markdown(),
         f"\n## Fine-tuning ({ft['label']} classifier on the pretrained model)\n",
-        table([{"split": k, **{m: ft[k][m] for m in ("n_steps", "top1", "top5",
-                                                     "chance_top1")}} for k in ("train", "val")],
-               ["split", "n_steps", "top1", "top5", "chance_top1"]),
+        table([{"split": k, **{m: ft[k].get(m, float("nan")) for m in FINETUNE_COLUMNS}}
+               for k in ("train", "val")], ["split", *FINETUNE_COLUMNS]),
         "\n## Pretraining data size (zero-shot, cross-modal)\n",
         table(data_size, ["corpus", "verb_top1", "verb_top5", "noun_top1", "noun_top5"]),
     ]

@@ -16,6 +16,7 @@ from videobert.metrics.classification import (
     confusion_matrix,
     mean_class_accuracy,
     per_class_accuracy,
+    precision_recall_f1,
     topk_accuracy,
 )
 from videobert.metrics.forecasting import forecast_topk_accuracy
@@ -35,6 +36,7 @@ __all__ = [
     "CaptionScorer",
     "JavaNotFoundError",
     "caption_metrics",
+    "precision_recall_f1",
     "chance_mean_rank",
     "chance_median_rank",
     "chance_recall_at_k",

@@ -90,3 +90,42 @@ def mean_class_accuracy(confusion: np.ndarray) -> float:
         raise ValueError("confusion matrix is empty: no class has a true example")
     return float(np.nanmean(acc))
 
+
+
+def precision_recall_f1(predictions: Any, targets: Any, n_classes: int,
+                        labels: Sequence[str] | None = None) -> dict[str, Any]:
+    """Precision, recall and F1 of top-1 predictions, per class and macro-averaged.
+
+    predictions: (N,) predicted class indices, or (N, C) scores (their argmax is taken).
+    targets: (N,) true class indices. Macro averages are over the classes that occur in
+    ``targets`` (a class never asked about has no recall), and a class never predicted has
+    precision 0 — scikit-learn's ``precision_recall_fscore_support(..., labels=<those classes>,
+    zero_division=0, average="macro")``. Returns ``{"macro_precision", "macro_recall",
+    "macro_f1", "per_class": {name: {precision, recall, f1, support}}}``.
+    """
+    p = to_numpy(predictions, "predictions")
+    if p.ndim == 2:
+        p = p.argmax(1)
+    t = to_numpy(targets, "targets").astype(np.int64)
+    p = p.astype(np.int64)
+    if p.shape != t.shape or t.ndim != 1 or t.size == 0:
+        raise ValueError(f"predictions {p.shape} and targets {t.shape} must be the same (N,) "
+                         "shape, N >= 1")
+    cm = confusion_matrix(p, t, n_classes).astype(np.float64)
+    support = cm.sum(1)
+    predicted = cm.sum(0)
+    tp = np.diag(cm)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    both = precision + recall
+    f1 = np.divide(2 * precision * recall, both, out=np.zeros_like(tp), where=both > 0)
+    present = support > 0
+    names = list(labels) if labels is not None else [str(i) for i in range(n_classes)]
+    return {
+        "macro_precision": float(precision[present].mean()),
+        "macro_recall": float(recall[present].mean()),
+        "macro_f1": float(f1[present].mean()),
+        "per_class": {names[c]: {"precision": float(precision[c]), "recall": float(recall[c]),
+                                 "f1": float(f1[c]), "support": int(support[c])}
+                      for c in range(n_classes) if present[c] or predicted[c] > 0},
+    }

@@ -274,7 +274,12 @@ def evaluate_classifier(
     batch_size: int = 64,
 ) -> dict[str, Any]:
     """Top-1/top-5 accuracy, mean class accuracy and chance on ``steps``."""
-    from videobert.metrics import confusion_matrix, mean_class_accuracy, topk_accuracy
+    from videobert.metrics import (
+        confusion_matrix,
+        mean_class_accuracy,
+        precision_recall_f1,
+        topk_accuracy,
+    )
 
     kept, targets, n_left_out = labelled(classifier, steps, ground_truth)
     if not kept:
@@ -289,6 +294,7 @@ def evaluate_classifier(
         "n_classes": C,
         **topk_accuracy(logits, targets, KS),
         "mean_class_accuracy": mean_class_accuracy(confusion_matrix(logits, targets, C)),
+        **precision_recall_f1(logits, targets, C, classifier.labels),
         "chance_top1": 1.0 / C,
         "chance_top5": min(1.0, 5.0 / C),
     }
@@ -318,13 +324,14 @@ class FinetuneResult:
             f"Fine-tuned {self.label} classifier ({len(self.labels)} classes, "
             f"{self.config['pooling']} pooling, {self.config['epochs']} epochs on "
             f"{self.n_train_steps} train steps), saved in {self.folder}",
-            "", "| split | steps | top-1 | top-5 | mean class acc. | chance top-1 |",
-            "|---|---|---|---|---|---|",
+            "", "| split | steps | top-1 | top-5 | mean class acc. | macro F1 | chance top-1 |",
+            "|---|---|---|---|---|---|---|",
         ]
         for name, m in (("train", self.train), ("val", self.val)):
             if m is not None:
                 lines.append(f"| {name} | {m['n_steps']} | {m['top1']:.3f} | {m['top5']:.3f} | "
-                             f"{m['mean_class_accuracy']:.3f} | {m['chance_top1']:.3f} |")
+                             f"{m['mean_class_accuracy']:.3f} | {m['macro_f1']:.3f} | "
+                             f"{m['chance_top1']:.3f} |")
         return "\n".join(lines) + "\n"
 
 

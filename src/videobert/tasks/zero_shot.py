@@ -250,6 +250,8 @@ class ZeroShotResult:
     cross_modal_confusion: dict[str, list[list[int]]] = dataclasses.field(default_factory=dict)
     # Per-step 0/1 hits of every row: {method: {"verb_top1": [...], ...}}, for intervals
     hits: dict[str, dict[str, list[int]]] = dataclasses.field(default_factory=dict)
+    # Top-1 precision / recall / F1 of every row: {method: {"verb": {macro_f1, per_class...}}}
+    f1: dict[str, dict[str, dict[str, Any]]] = dataclasses.field(default_factory=dict)
 
     def interval(self, method: str, key: str):
         """95% bootstrap interval over steps of one figure (e.g. ``verb_top1``)."""
@@ -284,6 +286,15 @@ class ZeroShotResult:
         )
         if self.hits:
             lines.append("\nIn brackets: 95% bootstrap interval over the steps.")
+        if self.f1:
+            lines += ["", "Top-1 precision / recall / F1, macro-averaged over the classes the "
+                      "steps have (per class in zeroshot.json):", "",
+                      "| method | verb P | verb R | verb F1 | noun P | noun R | noun F1 |",
+                      "|---|---|---|---|---|---|---|"]
+            for method, by_label in self.f1.items():
+                cells = [f"{by_label[w][f'macro_{m}']:.3f}" for w in SLOT_NAMES
+                         for m in ("precision", "recall", "f1")]
+                lines.append(f"| {method} | " + " | ".join(cells) + " |")
         return "\n".join(lines) + "\n"
 
     def _cell(self, row: ZeroShotRow, key: str) -> str:
@@ -361,13 +372,17 @@ def evaluate_zero_shot(
             train_x, [list(nouns).index(s.noun) for s in train], len(nouns), test_x
         )
         scored.append(("supervised (linear probe on clip features)", probe_v, probe_n))
-    rows, hits = [], {}
+    from videobert.metrics import precision_recall_f1
+
+    rows, hits, f1 = [], {}, {}
     for method, verb_s, noun_s in scored:
         row, hits[method] = _row(method, verb_s, noun_s, verb_t, noun_t)
         rows.append(row)
+        f1[method] = {"verb": precision_recall_f1(verb_s, verb_t, len(verbs), verbs),
+                      "noun": precision_recall_f1(noun_s, noun_t, len(nouns), nouns)}
     return ZeroShotResult(
         rows, E, len(verbs), len(nouns), template,
-        {"verb": 1 / len(verbs), "noun": 1 / len(nouns)}, n_given - E, confusion, hits,
+        {"verb": 1 / len(verbs), "noun": 1 / len(nouns)}, n_given - E, confusion, hits, f1,
     )
 
 
