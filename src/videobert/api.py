@@ -86,7 +86,7 @@ class Caption:
     text: str
 
 
-def _spans(n: int, clip_seconds: float, window: float | None) -> list[tuple[int, int]]:
+def clip_spans(n: int, clip_seconds: float, window: float | None) -> list[tuple[int, int]]:
     """(first, last) clips of each stretch of ``window`` seconds; the whole video for None."""
     per = n if window is None else max(1, math.ceil(window / clip_seconds - 1e-9))
     return [(lo, min(n, lo + per) - 1) for lo in range(0, n, per)]
@@ -179,13 +179,11 @@ class Pipeline:
         return np.concatenate(rows).astype(np.float16).astype(np.float32)
 
     def clip_words(self, video: Video) -> VideoWords:
-        from videobert.visual_words.stage import normalize_features
+        from videobert.artifacts.features import normalize_video
 
         clips = self.clips(video)
         feats = self._features_of(clips)
-        how = self.codebook_folder.normalize
-        mean = feats.astype(np.float64).mean(0).astype(np.float32) if how == "center_l2" else None
-        normalized = normalize_features(feats, how, mean)
+        normalized = normalize_video(feats, self.codebook_folder.normalize)
         words = self.codebook.assign(normalized)
         reads = self.model.config.clip_feature_dim
         return VideoWords(np.asarray(words, np.int64), self.ingest.clip_frames / self.ingest.fps,
@@ -208,7 +206,7 @@ class Pipeline:
         if not verbs or not nouns:
             raise ValueError("classify needs at least one verb and one noun")
         vw = video if isinstance(video, VideoWords) else self.clip_words(video)
-        spans = _spans(len(vw.words), vw.clip_seconds, window)
+        spans = clip_spans(len(vw.words), vw.clip_seconds, window)
         template = Template.parse(DEFAULT_TEMPLATE, self.tokenizer)
         verb_s, noun_s = score_candidates(
             self.model, template, candidate_pieces(self.tokenizer, verbs, "verb"),
@@ -231,7 +229,7 @@ class Pipeline:
         from videobert.tasks.captioner import CAPTIONER_DIR, SavedCaptioner
         from videobert.tasks.captioning import SAVED_ROW, generate, to_text
         from videobert.tasks.captioning import videobert_feature_sequences as states
-        from videobert.tasks.inputs import Clips
+        from videobert.tasks.inputs import Clips, evenly_spaced
 
         if self._captioner is None:
             self._captioner = SavedCaptioner.load(self.model_dir / CAPTIONER_DIR, self.device)
@@ -242,13 +240,11 @@ class Pipeline:
         if vw.raw_features is None:
             raise ValueError("caption needs the clips' features: pass a video, or the "
                              "VideoWords that clip_words(video) returns")
-        spans = _spans(len(vw.words), vw.clip_seconds, window)
+        spans = clip_spans(len(vw.words), vw.clip_seconds, window)
         limit = int(cap.settings["max_clips"])
         items, clip_rows = [], []
         for lo, hi in spans:  # at most max_clips clips, evenly spaced, as in training
-            idx = np.arange(lo, hi + 1)
-            if len(idx) > limit:
-                idx = idx[np.linspace(0, len(idx) - 1, limit).round().astype(int)]
+            idx = lo + evenly_spaced(hi - lo + 1, limit)
             features = None if vw.features is None else vw.features[idx]
             items.append(Clips(tuple(int(w) for w in vw.words[idx]), features))
             clip_rows.append(vw.raw_features[idx].astype(np.float32))

@@ -82,6 +82,18 @@ class VocabLayout:
         types[text.size + 2:] = 1
         return ids, types
 
+    def clip_rows(self, types: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """(T, F) clip features for a sequence built by ``sequence`` (``types`` its segment
+        ids): row i of ``features`` on the i-th video token, zeros on text and specials. A
+        ``features`` shorter than the video part leaves the rest zero."""
+        types = np.asarray(types)
+        out = np.zeros((types.size, features.shape[1]), features.dtype)
+        at = np.flatnonzero(types == 1)[:-1]  # the video tokens: segment 1 but the final [SEP]
+        if len(features) > at.size:
+            raise ValueError(f"{len(features)} clip features for {at.size} video tokens")
+        out[at[: len(features)]] = features
+        return out
+
     def to_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
 

@@ -114,29 +114,18 @@ class Corpus:
                 return path if path.exists() else None
         return None
 
-    def features_dir(self) -> Path | None:
-        """The clip features the corpus's codebook was fit on, when that folder still exists
-        and the corpus can place its clips (``videos.parquet``)."""
+    def clip_features(self) -> dict[str, np.ndarray] | None:
+        """Every video's clip features, normalised as the corpus's codebook recorded (for a
+        model that reads them beside the words); None when they cannot be had: the codebook
+        or its features folder is gone, or the corpus cannot place its clips (no
+        ``videos.parquet``)."""
         codebook = self.codebook_dir()
         if codebook is None or not (codebook / "meta.json").is_file() or not self.videos:
             return None
-        features = read_json(codebook / "meta.json").get("features")
-        return Path(features) if features and Path(features).is_dir() else None
-
-    def clip_features(self) -> dict[str, np.ndarray]:
-        """Every video's normalised clip features, from the features folder and with the
-        normalisation its codebook recorded (for a model that reads them beside the words)."""
-        codebook = self.codebook_dir()
-        if codebook is None:
-            raise CorpusError(f"{self.folder}: the codebook folder its meta.json names is gone; "
-                              "clip features are found through it")
         meta = read_json(codebook / "meta.json")
         features = meta.get("features")
         if not features or not Path(features).is_dir():
-            raise CorpusError(f"{codebook}/meta.json: its features folder {features!r} is "
-                              "missing; clip features need it (or set model.clip_features=false)")
-        if not self.videos:
-            raise CorpusError(f"{self.folder}: no videos.parquet, so clips cannot be placed")
+            return None
         from videobert.artifacts.features import normalized_clip_features
 
         counts = {vid: int(words.size) for vid, words in self.videos.items()}

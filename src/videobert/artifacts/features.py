@@ -118,8 +118,6 @@ def normalized_clip_features(
     codebook's meta), float16 ``[n_clips, D]``: the continuous visual input of a model with
     ``clip_feature_dim``. ``clip_counts``: the videos wanted and the clips each must have (a
     features file that disagrees with the visual words is an error naming it)."""
-    from videobert.visual_words.stage import normalize_features
-
     reader = ClipFeatures(features_dir)
     out: dict[str, np.ndarray] = {}
     for video_id, n_clips in clip_counts.items():
@@ -134,7 +132,16 @@ def normalized_clip_features(
         if len(array) != n_clips:
             raise ValueError(f"{reader.path(video_id)} has {len(array)} clips but its visual "
                              f"words have {n_clips}: features and codebook disagree")
-        mean = array.astype(np.float64).mean(0).astype(np.float32) if len(array) else None
-        how = normalize if len(array) else "none"
-        out[video_id] = normalize_features(array, how, mean).astype(np.float16)
+        out[video_id] = normalize_video(array, normalize).astype(np.float16)
     return out
+
+
+def normalize_video(features: np.ndarray, how: str) -> np.ndarray:
+    """One whole video's float32 ``[n_clips, D]`` features normalised as a codebook with
+    ``normalize = how`` sees them (``center_l2`` removes this video's own mean clip)."""
+    from videobert.visual_words.stage import normalize_features
+
+    if not len(features):
+        return features
+    mean = features.astype(np.float64).mean(0).astype(np.float32) if how == "center_l2" else None
+    return normalize_features(features, how, mean)

@@ -157,19 +157,22 @@ def collate(examples: Sequence[Example], pad_id: int) -> Batch:
     alignment = torch.tensor([e.alignment_label for e in examples], dtype=torch.float32)
     task = torch.tensor([e.task for e in examples], dtype=torch.long)
     return Batch(input_ids, token_type_ids, attention_mask, mlm_labels, alignment, task,
-                 _collate_features(examples, length))
+                 pad_clip_rows([e.clip_features for e in examples], length, torch.float16))
 
 
-def _collate_features(examples: Sequence[Example], length: int) -> torch.Tensor | None:
-    dims = {e.clip_features.shape[1] for e in examples if e.clip_features is not None}
+def pad_clip_rows(rows: Sequence[np.ndarray | None], length: int,
+                  dtype: torch.dtype) -> torch.Tensor | None:
+    """(B, length, F) from each example's (T_b, F) clip rows (``VocabLayout.clip_rows``),
+    zero where an example has none or is shorter; None when no example has any."""
+    dims = {r.shape[1] for r in rows if r is not None}
     if not dims:
         return None
     if len(dims) > 1:
-        raise ValueError(f"collate: clip features of different sizes {sorted(dims)}")
-    out = torch.zeros((len(examples), length, dims.pop()), dtype=torch.float16)
-    for row, ex in enumerate(examples):
-        if ex.clip_features is not None:
-            out[row, : len(ex.clip_features)] = torch.from_numpy(ex.clip_features)
+        raise ValueError(f"clip features of different sizes {sorted(dims)} in one batch")
+    out = torch.zeros((len(rows), length, dims.pop()), dtype=dtype)
+    for b, r in enumerate(rows):
+        if r is not None:
+            out[b, : len(r)] = torch.from_numpy(np.ascontiguousarray(r))
     return out
 
 
@@ -363,12 +366,8 @@ class PretrainDataset:
     def _features(self, clips: ClipRun, n_video: int, types: np.ndarray,
                   labels: np.ndarray) -> np.ndarray:
         table = self.clip_features[clips.video_id]
-        dim = table.shape[1]
-        out = np.zeros((types.size, dim), np.float16)
-        if clips.positions is None or n_video == 0:
-            return out
-        at = np.flatnonzero(types == 1)[:-1]  # the video tokens ([SEP] is last)
-        out[at] = table[clips.positions[:n_video]]
+        placed = table[:0] if clips.positions is None else table[clips.positions[:n_video]]
+        out = self.layout.clip_rows(types, placed.astype(np.float16))
         out[labels != IGNORE_INDEX] = 0
         return out
 

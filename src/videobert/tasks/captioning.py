@@ -122,9 +122,7 @@ def select_clips(
                     f"{step.first_clip}..{step.last_clip}; pass video_words to locate them"
                 )
             clips = [c for c in clips if video_words[step.video_id][c] >= 0]
-        keep = np.arange(len(clips))
-        if len(keep) > max_clips:
-            keep = np.linspace(0, len(clips) - 1, max_clips).round().astype(int)
+        keep = inputs.evenly_spaced(len(clips), max_clips)
         features = None if step.features is None else step.features[keep]
         out.append(StepClips(step, tuple(clips[i] for i in keep),
                              tuple(step.words[i] for i in keep), features))

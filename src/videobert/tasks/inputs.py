@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from videobert.sequences.dataset import pad_clip_rows
 from videobert.vocab import IGNORE_INDEX, VocabLayout
 
 QUERY_LABEL = 0  # any real id: marks a position whose logits we want (the label is not used)
@@ -27,8 +28,8 @@ class Example:
     ids: list[int]
     types: list[int]
     slots: list[int] = dataclasses.field(default_factory=list)
-    # (n_video, F): the clip feature of each video token, zero rows for [MASK]ed ones; None
-    # for a model that reads visual words only
+    # (T, F): each video token's clip feature, zero rows elsewhere and for [MASK]ed clips
+    # (``VocabLayout.clip_rows``); None for a model that reads visual words only
     clip_features: np.ndarray | None = None
 
 
@@ -47,9 +48,17 @@ class Clips:
         """At most ``limit`` clips, evenly spaced over the run (keeps its whole time span)."""
         if limit <= 0 or len(self.words) <= limit:
             return self
-        idx = np.linspace(0, len(self.words) - 1, limit).round().astype(int)
+        idx = evenly_spaced(len(self.words), limit)
         features = None if self.features is None else self.features[idx]
         return Clips(tuple(self.words[i] for i in idx), features)
+
+
+def evenly_spaced(n: int, limit: int) -> np.ndarray:
+    """Indices of at most ``limit`` of ``n`` items, evenly spaced from the first to the last
+    (all of them when ``n <= limit`` or ``limit <= 0``)."""
+    if limit <= 0 or n <= limit:
+        return np.arange(n)
+    return np.linspace(0, n - 1, limit).round().astype(int)
 
 
 def as_clips(video: Sequence[int] | Clips) -> Clips:
@@ -84,7 +93,9 @@ def joint_sequence(
         raise ValueError(f"{len(clip_features)} clip features for {len(video_tokens)} video "
                          "tokens")
     ids, types = layout.sequence(text_ids, video_tokens)
-    return Example(ids.tolist(), types.tolist(), clip_features=clip_features)
+    rows = None if clip_features is None else layout.clip_rows(
+        types, np.asarray(clip_features, np.float32))
+    return Example(ids.tolist(), types.tolist(), clip_features=rows)
 
 
 def clips_sequence(layout: VocabLayout, text_ids: Sequence[int], clips: Clips) -> Example:
@@ -117,21 +128,8 @@ def pad(sequences: Sequence[Example], pad_id: int) -> Batch:
         types[b, :n] = torch.tensor(s.types)
         mask[b, :n] = True
         slots[b, s.slots] = True
-    return Batch(ids, types, mask, slots, _pad_features(sequences, T))
-
-
-def _pad_features(sequences: Sequence[Example], length: int) -> torch.Tensor | None:
-    dims = {s.clip_features.shape[1] for s in sequences if s.clip_features is not None}
-    if not dims:
-        return None
-    if len(dims) > 1:
-        raise ValueError(f"clip features of different sizes {sorted(dims)} in one batch")
-    out = torch.zeros((len(sequences), length, dims.pop()), dtype=torch.float32)
-    for b, s in enumerate(sequences):
-        if s.clip_features is not None and len(s.clip_features):
-            at = [i for i, t in enumerate(s.types) if t == 1][:-1]  # video tokens ([SEP] last)
-            out[b, at] = torch.from_numpy(np.asarray(s.clip_features, np.float32))
-    return out
+    return Batch(ids, types, mask, slots,
+                 pad_clip_rows([s.clip_features for s in sequences], T, torch.float32))
 
 
 def model_inputs(batch: Batch, device: torch.device) -> dict[str, torch.Tensor]:

@@ -388,10 +388,9 @@ def _setup(env: DistEnv, corpus_dir: Path, run_dir: Path, config: PretrainConfig
     # Data: the same on every rank. Held-out videos never appear in training batches.
     corpus = Corpus.load(corpus_dir)
     train_ids, val_ids = corpus.split(config.data.val_fraction, cfg.seed)
-    features = None
-    if config.model.clip_features and corpus.features_dir() is not None:
-        features = corpus.clip_features()
-        print0(env, f"clip features beside the visual words, from {corpus.features_dir()}")
+    features = corpus.clip_features() if config.model.clip_features else None
+    if features is not None:
+        print0(env, f"clip features beside the visual words, {len(features)} videos")
     elif config.model.clip_features:
         _LOG.warning(f"{corpus_dir}: its codebook names no features folder that still exists; "
                      "the model reads visual words only (model.clip_features needs them)")
