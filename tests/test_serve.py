@@ -144,6 +144,12 @@ def test_indexed_videos_are_classified_and_served_by_id_only(world, server):
     assert video_id in [v["video_id"] for v in listed]
     body = server.post("/classify", json={"video_id": video_id, "window": 1.5}).json()
     assert body["url"] == f"/media/{video_id}" and len(body["steps"]) == len(body["words"])
+    # a window of 2 s covers 2 clips of 1.5 s, as classify's stretches do: each step's words
+    # are its own clips' words
+    two = server.post("/classify", json={"video_id": video_id, "window": 2}).json()
+    assert [w for s in two["steps"] for w in s["words"]] == two["words"]
+    assert all(len(s["words"]) == 2 for s in two["steps"][:-1])
+    assert all(s["end"] - s["start"] == pytest.approx(1.5 * len(s["words"])) for s in two["steps"])
     media = server.get(body["url"])
     assert media.status_code == 200 and media.content == Path(index.items["video"][0]).read_bytes()
     assert server.post("/classify", json={"video_id": "nope"}).status_code == 404

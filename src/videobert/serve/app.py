@@ -52,6 +52,7 @@ def create_app(pipeline: Any, config: ServeConfig, index: Any = None) -> Any:
     from fastapi.responses import FileResponse, HTMLResponse, Response
     from pydantic import BaseModel, Field
 
+    from videobert.api import clip_spans
     from videobert.ingest.video import VideoError
 
     app = FastAPI(title="videobert", version="0.1.0",
@@ -107,17 +108,17 @@ def create_app(pipeline: Any, config: ServeConfig, index: Any = None) -> Any:
         except ValueError as exc:
             raise HTTPException(422, str(exc).replace(str(video), shown or video.name)) \
                 from exc
-        per = max(1, round(window / words.clip_seconds))
+        spans = clip_spans(len(words.words), words.clip_seconds, window)  # as classify's
         return {
             "clip_seconds": words.clip_seconds,
             "words": [int(w) for w in words.words],
             "steps": [{"start": p.start, "end": p.end,
-                       "words": [int(w) for w in words.words[i * per : (i + 1) * per]],
+                       "words": [int(w) for w in words.words[lo : hi + 1]],
                        "verb": p.verb, "noun": p.noun,
                        "caption": None if c is None else c.text,
                        "verbs": [[v, round(s, 4)] for v, s in p.verbs],
                        "nouns": [[n, round(s, 4)] for n, s in p.nouns]}
-                      for i, (p, c) in enumerate(zip(steps, captions, strict=True))],
+                      for (lo, hi), p, c in zip(spans, steps, captions, strict=True)],
         }
 
     def indexed(video_id: str) -> Path:
