@@ -47,6 +47,9 @@ RECIPES: dict[str, list[str]] = {
     "default, 3000 steps": ["train.steps=3000"],
     # visual words only, as the paper (the default adds each clip's feature to its token)
     "default, words only": ["model.clip_features=false"],
+    # text augmentation (docs/benchmarks.md, "Augmentation")
+    "default + word dropout .15": ["data.augment.word_dropout=0.15"],
+    "default + word replacement .15": ["data.augment.word_replace=0.15"],
 }
 
 

@@ -342,3 +342,42 @@ def test_clip_features_sit_on_their_visual_tokens_in_pretraining_and_tasks(corpu
     batch = collate([train.example(i) for i in range(4)], LAYOUT.pad_id)
     assert batch.clip_features is not None and batch.clip_features.shape[:2] == \
         batch.input_ids.shape
+
+
+def test_text_augmentation_keeps_targets_and_is_off_by_default(corpus):
+    from videobert.sequences.augment import TextAugmentConfig
+
+    base = dict(max_len=64, text_prob=0.3, video_prob=0.2, joint_prob=0.5, negative_prob=0.3,
+                negative_start=0)
+    plain = PretrainDataset(corpus, corpus.video_ids, SequenceConfig(**base), seed=5)
+    off = PretrainDataset(corpus, corpus.video_ids,
+                          SequenceConfig(**base, augment=TextAugmentConfig()), seed=5)
+    drop = PretrainDataset(corpus, corpus.video_ids,
+                           SequenceConfig(**base, augment=TextAugmentConfig(word_dropout=1.0)), 5)
+    swap = PretrainDataset(corpus, corpus.video_ids,
+                           SequenceConfig(**base, augment=TextAugmentConfig(word_replace=1.0)), 5)
+    changed = 0
+    for i in range(len(plain)):
+        p, o, d, s = (ds.example(i, 1) for ds in (plain, off, drop, swap))
+        assert np.array_equal(p.input_ids, o.input_ids)  # off: the very same examples
+        for ex in (d, s):
+            check_layout(ex, 64)
+            # the targets are exactly masking's: same labels in the same order
+            assert np.array_equal(ex.mlm_labels[ex.mlm_labels != IGNORE_INDEX],
+                                  p.mlm_labels[p.mlm_labels != IGNORE_INDEX])
+            assert np.array_equal(ex.token_type_ids == 1, ex.token_type_ids == 1)
+            assert (ex.input_ids[ex.token_type_ids == 1] ==
+                    p.input_ids[p.token_type_ids == 1]).all()  # video untouched
+        text = (p.token_type_ids == 0) & (p.mlm_labels == IGNORE_INDEX)
+        text &= L.is_text(p.input_ids) & ~np.isin(p.input_ids, L.special_ids)
+        def free_words(ex):
+            words = (ex.token_type_ids == 0) & (ex.mlm_labels == IGNORE_INDEX)
+            return words & L.is_text(ex.input_ids) & ~np.isin(ex.input_ids, L.special_ids)
+
+        assert free_words(d).sum() <= 1  # every unmasked word dropped, or all but one
+        assert len(s.input_ids) == len(p.input_ids)
+        changed += int((s.input_ids[text] != p.input_ids[text]).sum())
+        assert (s.input_ids[~text] == p.input_ids[~text]).all()
+    assert changed > 0
+    with pytest.raises(ValueError, match="data.augment"):
+        TextAugmentConfig(word_dropout=0.7, word_replace=0.5)

@@ -146,6 +146,7 @@ RULES: dict[str, dict[str, Range | tuple[str, ...]]] = {
                        "val_fraction": FRACTION, "bucket_multiplier": AT_LEAST_1,
                        "joint_text_side": PROBABILITY, "joint_video_side": PROBABILITY,
                        "text_side_mask_prob": PROBABILITY, "negative_start": FRACTION},
+    "TextAugmentConfig": {"word_dropout": PROBABILITY, "word_replace": PROBABILITY},
     "MaskingConfig": {"mask_prob": PROBABILITY, "replace_mask": PROBABILITY,
                       "replace_random": PROBABILITY, "min_masks": NON_NEGATIVE},
 }
@@ -154,6 +155,7 @@ SUM_RULES: dict[str, list[tuple[tuple[str, ...], Range]]] = {
     "SequenceConfig": [(("text_prob", "video_prob", "joint_prob"), POSITIVE),
                        (("joint_text_side", "joint_video_side"), PROBABILITY)],
     "MaskingConfig": [(("replace_mask", "replace_random"), PROBABILITY)],
+    "TextAugmentConfig": [(("word_dropout", "word_replace"), PROBABILITY)],
     "LossWeights": [(("text", "video", "joint", "alignment"), POSITIVE)],
 }
 

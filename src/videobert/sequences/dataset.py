@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from videobert.artifacts.corpus import Corpus, Segment
+from videobert.sequences.augment import TextAugmentConfig, augment_text
 from videobert.sequences.masking import IGNORE_INDEX, MaskingConfig, mask_tokens
 
 TEXT_ONLY, VIDEO_ONLY, JOINT = 0, 1, 2
@@ -70,6 +71,8 @@ class SequenceConfig:
     # missing ones away (a small corpus is memorised) and the video has to.
     text_side_mask_prob: float = 0.5
     masking: MaskingConfig = dataclasses.field(default_factory=MaskingConfig)
+    # word dropout / replacement of the text words that are not targets (off by default)
+    augment: TextAugmentConfig = dataclasses.field(default_factory=TextAugmentConfig)
 
     def __post_init__(self) -> None:
         from videobert.config import validate
@@ -358,6 +361,9 @@ class PretrainDataset:
             ids, labels = mask_tokens(ids, L, rng, masking, allowed, self.continuation)
         else:
             labels = np.full_like(ids, IGNORE_INDEX)
+        if task != VIDEO_ONLY and self.mode == "train":
+            ids, types, labels = augment_text(ids, types, labels, L, rng, self.config.augment,
+                                              self.continuation)
         features = None
         if self.clip_features is not None and task != TEXT_ONLY:
             features = self._features(clips, n_video, types, labels)
