@@ -317,3 +317,45 @@ def test_corpus_with_few_matching_videos_needs_a_codebook_made_for_these_segment
     report = run_corpus(root / "mixed", root / "codebook", root / "c2", CorpusConfig())
     assert report.exit_code() == EXIT_SKIPPED and len(report.skipped) == 5
     assert {r["video_id"] for r in read_rows(root / "c2")} == {"pan"}
+
+
+def test_corpus_reads_the_augmented_views_of_its_features(tmp_path: Path):
+    """features/views/K (features.views) -> Corpus.clip_views: each view's clips normalised as
+    the codebook saw the plain ones and assigned to its words; unfinished views are left out."""
+    from videobert.artifacts.corpus import Corpus
+    from videobert.artifacts.features import normalize_video
+    from videobert.config import CodebookConfig
+    from videobert.visual_words import Codebook
+    from videobert.visual_words.stage import run_codebook
+
+    rng = np.random.default_rng(0)
+    arrays = {"a": rng.standard_normal((12, 8)), "b": rng.standard_normal((7, 8))}
+
+    def write_features(folder: Path, scale: float, finished: bool = True) -> None:
+        folder.mkdir(parents=True)
+        for vid, x in arrays.items():
+            np.save(folder / f"{vid}.npy", (x * scale + 0.1).astype(np.float16))
+        if finished:
+            (folder / "manifest.json").write_text(json.dumps({
+                "backbone": "npy", "weights": None, "dim": 8, "fps": 20.0, "clip_frames": 30,
+                "size": 224, "videos": {v: {"n_clips": len(x)} for v, x in arrays.items()}}))
+
+    features = tmp_path / "features"
+    write_features(features, 1.0)
+    write_features(features / "views" / "1", -1.0)
+    write_features(features / "views" / "2", 0.5, finished=False)  # still being extracted
+    run_codebook(features, tmp_path / "cb", CodebookConfig(k=2, depth=2, niter=5, exemplars=0))
+    write_segments(tmp_path / "segments", {"a": [(0.0, 3.0, "Fold the paper", 1, 4)],
+                                           "b": [(0.0, 3.0, "Cut it", 0, 2)]}, [])
+    run_corpus(tmp_path / "segments", tmp_path / "cb", tmp_path / "corpus", CorpusConfig())
+    corpus = Corpus.load(tmp_path / "corpus")
+    (view,) = corpus.clip_views()
+    assert view.folder.name == "1"
+    codebook = Codebook.load(tmp_path / "cb")
+    for vid, x in arrays.items():
+        seen = normalize_video(np.load(features / "views" / "1" / f"{vid}.npy")
+                               .astype(np.float32), codebook.meta.get("normalize", "none"))
+        assert np.allclose(view.features[vid], seen, atol=1e-2)
+        assert np.array_equal(view.words[vid], codebook.assign(
+            view.features[vid].astype(np.float32)))
+    assert any(not np.array_equal(view.words[v], corpus.videos[v]) for v in arrays)

@@ -342,3 +342,47 @@ def test_extraction_on_cuda_matches_cpu(tmp_path, media):
         bf16 = outs["cuda", "auto"][name]  # auto = bf16 autocast on a GPU that has it
         cosine = (bf16 * cpu).sum(1) / np.linalg.norm(bf16, axis=1) / np.linalg.norm(cpu, axis=1)
         assert cosine.min() > 0.99
+
+
+def test_augmented_views_are_seeded_transforms_of_the_clips():
+    from videobert.features.views import ViewSpec, augment_clip, speed_indices
+
+    rng = np.random.default_rng(0)
+    clip = rng.integers(0, 256, (8, 32, 40, 3), dtype=np.uint8)
+    assert (speed_indices(8, 1.0) == np.arange(8)).all()
+    assert speed_indices(8, 2.0)[0] == 0 and speed_indices(8, 2.0)[-1] == 7  # edges repeat
+    identity = ViewSpec(1, min_scale=1.0, speed=0.0)
+    assert np.array_equal(augment_clip(clip, identity, "a", 0), clip)
+    one, again = augment_clip(clip, ViewSpec(1), "a", 3), augment_clip(clip, ViewSpec(1), "a", 3)
+    assert one.shape == clip.shape and one.dtype == np.uint8
+    assert np.array_equal(one, again)  # a pure function of (view, video, clip): resumable
+    assert not np.array_equal(one, augment_clip(clip, ViewSpec(2), "a", 3))
+    assert not np.array_equal(one, augment_clip(clip, ViewSpec(1), "b", 3))
+    mirrored = [augment_clip(clip[:, :, ::-1], ViewSpec(1, 1.0, 0.0, flip=True), "a", i)
+                for i in range(8)]
+    assert any(np.array_equal(m, clip) for m in mirrored)  # flips happen, at random
+
+
+def test_views_are_extracted_beside_the_plain_features(tmp_path, media, i3d):
+    from videobert.features.extract import view_folder
+
+    seg, out = _segments(tmp_path, media, names=("a", "b")), tmp_path / "features"
+    run_features(seg, out, _config(views=2), backbone=i3d, progress=False)
+    plain = {n: np.load(out / f"{n}.npy") for n in ("a", "b")}
+    for k in (1, 2):
+        folder = view_folder(out, k)
+        manifest = json.loads((folder / "manifest.json").read_text())
+        assert manifest["view"]["index"] == k and manifest["view"]["flip"] is False
+        for n, array in plain.items():
+            view = np.load(folder / f"{n}.npy")
+            assert view.shape == array.shape and view.dtype == np.float16
+            assert not np.allclose(view, array, atol=1e-3)  # another look at the same clips
+    assert not np.allclose(np.load(view_folder(out, 1) / "a.npy"),
+                           np.load(view_folder(out, 2) / "a.npy"), atol=1e-3)
+    # a view folder refuses features of another view setting
+    with pytest.raises(ValueError, match="another setting"):
+        run_features(seg, view_folder(out, 1), _config(), backbone=i3d, progress=False,
+                     view=extract.ViewSpec(1, min_scale=0.5))
+    with pytest.raises(ValueError, match="views"):
+        run_features(seg, tmp_path / "npy_out", _config(backbone="npy", views=1),
+                     npy_dir=out)

@@ -381,3 +381,41 @@ def test_text_augmentation_keeps_targets_and_is_off_by_default(corpus):
     assert changed > 0
     with pytest.raises(ValueError, match="data.augment"):
         TextAugmentConfig(word_dropout=0.7, word_replace=0.5)
+
+
+def test_augmented_views_replace_the_words_and_features_of_their_examples(corpus):
+    from videobert.artifacts.corpus import ClipView
+
+    rng = np.random.default_rng(1)
+    tables = {vid: rng.normal(size=(words.size, 4)).astype(np.float16)
+              for vid, words in corpus.videos.items()}
+    view = ClipView(
+        folder=None,
+        words={vid: (w + 1) % L.n_visual for vid, w in corpus.videos.items()},  # other words
+        features={vid: -t for vid, t in tables.items()})
+    base = dict(max_len=64, negative_prob=0.3, negative_start=0)
+
+    def dataset(view_prob, views=(view,), mode="train"):
+        return PretrainDataset(corpus, corpus.video_ids, SequenceConfig(**base,
+                               view_prob=view_prob), seed=2, mode=mode,
+                               clip_features=tables, views=views)
+
+    plain, unused, always = dataset(0.0), dataset(0.5, views=()), dataset(1.0)
+    vid = corpus.video_ids[0]
+    positions = np.array([0, 2, 3])
+    clips = ClipRun(vid, corpus.videos[vid][positions], positions)
+    joint = always._assemble(np.array([7, 8, 9]), clips, JOINT, 1.0, rng, mask=False, view=view)
+    video_at = LAYOUT.is_visual(joint.input_ids)
+    assert np.array_equal(joint.input_ids[video_at],
+                          LAYOUT.visual_to_token(view.words[vid][positions]))
+    assert np.array_equal(joint.clip_features[video_at], view.features[vid][positions])
+    differ = 0
+    for i in range(len(plain)):
+        p, u, a = plain.example(i, 3), unused.example(i, 3), always.example(i, 3)
+        assert np.array_equal(p.input_ids, u.input_ids)  # no views: as before
+        assert np.array_equal(dataset(1.0, mode="eval").example(i).input_ids,
+                              dataset(0.0, mode="eval").example(i).input_ids)  # eval: plain
+        differ += not np.array_equal(p.input_ids, a.input_ids)
+    assert differ > len(plain) // 2
+    with pytest.raises(ValueError, match="data.view_prob"):
+        SequenceConfig(view_prob=1.5)

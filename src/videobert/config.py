@@ -53,6 +53,14 @@ class FeaturesConfig:
     # clips between partial checkpoints of a video in flight (0 = whole videos only): 256
     # clips are 6.4 min of video at the defaults, a few minutes of I3D on a CPU
     checkpoint_every: int = 256
+    # Augmented views per clip, extracted beside the plain features into OUT/views/1..N/ (each a
+    # features folder): a random crop of at least view_min_scale of the side, resized back, the
+    # clip played up to view_speed faster or slower, mirrored at random if view_flip (off: it
+    # turns left-right actions into each other). Pretraining draws them with data.view_prob.
+    views: int = 0
+    view_min_scale: float = 0.7
+    view_speed: float = 0.2
+    view_flip: bool = False
 
     def __post_init__(self) -> None:
         validate(self, "features")
@@ -122,7 +130,9 @@ RULES: dict[str, dict[str, Range | tuple[str, ...]]] = {
     "FeaturesConfig": {"backbone": ("i3d", "s3d", "npy"), "size": Range(32),
                        "batch_size": AT_LEAST_1, "workers": NON_NEGATIVE,
                        "precision": ("auto", "fp32", "bf16"), "worker_timeout": NON_NEGATIVE,
-                       "checkpoint_every": NON_NEGATIVE},
+                       "checkpoint_every": NON_NEGATIVE, "views": NON_NEGATIVE,
+                       "view_min_scale": Range(0, 1, low_open=True),
+                       "view_speed": FRACTION},
     "CodebookConfig": {"k": Range(2), "depth": AT_LEAST_1, "sample_size": AT_LEAST_1,
                        "seed": NON_NEGATIVE, "niter": AT_LEAST_1, "exemplars": NON_NEGATIVE,
                        "normalize": ("none", "l2", "center_l2")},
@@ -145,7 +155,8 @@ RULES: dict[str, dict[str, Range | tuple[str, ...]]] = {
                        "max_stride": AT_LEAST_1, "min_video_window": AT_LEAST_1,
                        "val_fraction": FRACTION, "bucket_multiplier": AT_LEAST_1,
                        "joint_text_side": PROBABILITY, "joint_video_side": PROBABILITY,
-                       "text_side_mask_prob": PROBABILITY, "negative_start": FRACTION},
+                       "text_side_mask_prob": PROBABILITY, "negative_start": FRACTION,
+                       "view_prob": PROBABILITY},
     "TextAugmentConfig": {"word_dropout": PROBABILITY, "word_replace": PROBABILITY},
     "MaskingConfig": {"mask_prob": PROBABILITY, "replace_mask": PROBABILITY,
                       "replace_random": PROBABILITY, "min_masks": NON_NEGATIVE},

@@ -30,6 +30,15 @@ class Segment:
 
 
 @dataclasses.dataclass
+class ClipView:
+    """One augmented view of every video's clips: its visual words and normalised features."""
+
+    folder: Path
+    words: dict[str, np.ndarray]  # video_id -> every clip's word index
+    features: dict[str, np.ndarray]  # video_id -> (n_clips, D) float16
+
+
+@dataclasses.dataclass
 class Corpus:
     folder: Path
     layout: VocabLayout
@@ -114,11 +123,9 @@ class Corpus:
                 return path if path.exists() else None
         return None
 
-    def clip_features(self) -> dict[str, np.ndarray] | None:
-        """Every video's clip features, normalised as the corpus's codebook recorded (for a
-        model that reads them beside the words); None when they cannot be had: the codebook
-        or its features folder is gone, or the corpus cannot place its clips (no
-        ``videos.parquet``)."""
+    def _features_source(self) -> tuple[Path, dict, Path] | None:
+        """(codebook folder, its meta, the features folder it was fit on), or None when the
+        codebook or its features are gone or the corpus cannot place its clips."""
         codebook = self.codebook_dir()
         if codebook is None or not (codebook / "meta.json").is_file() or not self.videos:
             return None
@@ -126,10 +133,46 @@ class Corpus:
         features = meta.get("features")
         if not features or not Path(features).is_dir():
             return None
+        return codebook, meta, Path(features)
+
+    def _clip_counts(self) -> dict[str, int]:
+        return {vid: int(words.size) for vid, words in self.videos.items()}
+
+    def clip_features(self) -> dict[str, np.ndarray] | None:
+        """Every video's clip features, normalised as the corpus's codebook recorded (for a
+        model that reads them beside the words); None when they cannot be had: the codebook
+        or its features folder is gone, or the corpus cannot place its clips (no
+        ``videos.parquet``)."""
+        source = self._features_source()
+        if source is None:
+            return None
         from videobert.artifacts.features import normalized_clip_features
 
-        counts = {vid: int(words.size) for vid, words in self.videos.items()}
-        return normalized_clip_features(features, meta.get("normalize", "none"), counts)
+        _, meta, features = source
+        return normalized_clip_features(features, meta.get("normalize", "none"),
+                                        self._clip_counts())
+
+    def clip_views(self) -> list[ClipView]:
+        """The augmented views of the corpus's clips (``features.views``): each complete view
+        folder's features, normalised as the codebook saw the plain ones, and the words the
+        codebook gives them. [] when there are none."""
+        source = self._features_source()
+        if source is None or not (source[2] / "views").is_dir():
+            return []
+        from videobert.artifacts.features import normalized_clip_features
+        from videobert.visual_words.hkmeans import Codebook
+
+        codebook, meta, features = source
+        tree = Codebook.load(codebook)
+        counts = self._clip_counts()
+        views = []
+        done = [d for d in (features / "views").iterdir() if (d / "manifest.json").is_file()]
+        for folder in sorted(done, key=lambda d: (len(d.name), d.name)):  # 2 before 10
+            table = normalized_clip_features(folder, meta.get("normalize", "none"), counts)
+            words = {vid: tree.assign(x.astype(np.float32)).astype(np.int64)
+                     for vid, x in table.items()}
+            views.append(ClipView(folder, words, table))
+        return views
 
     def tokenizer_source(self) -> str | None:
         """The corpus's own tokenizer copy (``tokenizer_dir``), else the source it names."""

@@ -39,6 +39,7 @@ from tqdm import tqdm
 from videobert.artifacts.segments import ClipGrid, VideoJob, read_segments_manifest
 from videobert.config import FeaturesConfig, to_dict
 from videobert.features.partial import drop_partial, load_partial, save_partial
+from videobert.features.views import ViewSpec, augment_clip
 from videobert.fingerprint import stale_outputs
 from videobert.io import StageReport, atomic_path, read_json, write_json
 from videobert.log import get_logger
@@ -99,9 +100,10 @@ class VideoClips(IterableDataset):
     """Batches of clips, video after video; with workers, each worker takes every k-th video."""
 
     def __init__(self, jobs: list[VideoJob], grid: ClipGrid, size: int, batch_size: int,
-                 starts: dict[str, int] | None = None) -> None:
+                 starts: dict[str, int] | None = None, view: ViewSpec | None = None) -> None:
         self.jobs, self.grid, self.size, self.batch_size = jobs, grid, size, batch_size
         self.starts = starts or {}  # video id -> clips already done (partial checkpoint)
+        self.view = view  # None: the clips as they are
 
     def __iter__(self) -> Iterator[ClipBatch]:
         from videobert.ingest.video import iter_clips
@@ -114,17 +116,19 @@ class VideoClips(IterableDataset):
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # damaged-packet notes; counts are checked
-                    for clip in iter_clips(
+                    for index, clip in enumerate(iter_clips(
                         job.path,
                         fps=self.grid.fps,
                         clip_frames=self.grid.clip_frames,
                         size=self.size,
                         crop=True,
                         min_last_clip=self.grid.min_last_clip,
-                    ):
+                    )):
                         if skip:  # decoded again, but the network does not see it twice
                             skip -= 1
                             continue
+                        if self.view is not None:
+                            clip = augment_clip(clip, self.view, job.id, index)
                         buffer.append(clip)
                         if len(buffer) == self.batch_size:
                             yield _batch(job.id, buffer, info is not None)
@@ -205,8 +209,9 @@ def npy_rows(path: Path) -> int | None:
 
 
 def _header(config: FeaturesConfig, grid: ClipGrid, backbone: str, weights: str, dim: int | None,
-            size: int | None) -> dict[str, Any]:
+            size: int | None, view: ViewSpec | None = None) -> dict[str, Any]:
     return {
+        "view": None if view is None else view.to_dict(),
         "stage": "features",
         "backbone": backbone,
         "weights": weights,
@@ -228,7 +233,7 @@ def _withdraw_manifests(out: Path, shard: tuple[int, int]) -> None:
 
 def _check_same_run(out: Path, header: dict[str, Any]) -> None:
     """Refuse to mix features of another backbone/size/clip grid into an existing folder."""
-    keys = ("backbone", "weights", "fps", "clip_frames", "size")
+    keys = ("backbone", "weights", "fps", "clip_frames", "size", "view")
     for path in [out / MANIFEST, *sorted(out.glob("manifest.shard-*-of-*.json"))]:
         if not path.is_file():
             continue
@@ -314,14 +319,16 @@ def run_features(
     device: str | None = None,
     progress: bool = True,
     backbone: Backbone | None = None,
+    view: ViewSpec | None = None,
 ) -> StageReport:
     """Extract (or, with ``backbone=npy``, import) clip features for every video of the
     segments manifest that has no ``out_dir/<id>.npy`` yet. Returns the stage report (skipped
-    videos with reasons); the manifest is written when all videos are done or skipped.
+    videos with reasons); the manifest is written when all videos are done or skipped. Then
+    ``config.views`` augmented views, each into its own folder ``out_dir/views/<k>/``.
 
     ``backbone``: an already built network to use instead of building ``config.backbone``
     (a caller that extracts several folders loads the weights once); it must live on
-    ``device`` and match ``config.size``."""
+    ``device`` and match ``config.size``. ``view``: extract this view alone into ``out_dir``."""
     config = config or FeaturesConfig()
     shard = shard or parse_shard(None)
     out = Path(out_dir)
@@ -330,6 +337,9 @@ def run_features(
     report = StageReport("features")
     out.mkdir(parents=True, exist_ok=True)
     if config.backbone == "npy":
+        if config.views:
+            raise ValueError("features.views needs a network to see the augmented clips; "
+                             "backbone npy imports features as they are")
         if npy_dir is None:
             raise ValueError("backbone npy needs the folder of precomputed features (--npy-dir)")
         return _import_npy(Path(npy_dir), out, config, grid, jobs, mine, shard, report, progress)
@@ -344,7 +354,8 @@ def run_features(
     elif backbone.size != config.size:
         raise ValueError(f"backbone takes {backbone.size} px but config.size is {config.size}")
     precision = resolve_precision(config.precision, dev)
-    header = _header(config, grid, backbone.name, backbone.weights, backbone.dim, config.size)
+    header = _header(config, grid, backbone.name, backbone.weights, backbone.dim, config.size,
+                     view)
     _check_same_run(out, header)
 
     _drop_stale(out, mine)
@@ -361,7 +372,7 @@ def run_features(
                   + ", ".join(f"{vid} at clip {len(rows)}" for vid, rows in resumed.items()))
     loader = DataLoader(
         VideoClips(todo, grid, config.size, config.batch_size,
-                   starts={vid: len(rows) for vid, rows in resumed.items()}),
+                   starts={vid: len(rows) for vid, rows in resumed.items()}, view=view),
         batch_size=None,  # the dataset yields ready batches
         num_workers=min(config.workers, len(todo)),
         pin_memory=dev.type == "cuda",
@@ -369,7 +380,8 @@ def run_features(
         # reported at once); generous, since one batch of long clips can take a while
         timeout=config.worker_timeout if config.workers and todo else 0,
     )
-    bar = tqdm(total=sum(j.n_clips for j in todo), unit="clip", desc="features",
+    bar = tqdm(total=sum(j.n_clips for j in todo), unit="clip",
+               desc="features" if view is None else f"features, view {view.index}",
                disable=not progress, file=sys.stderr)
     with torch.inference_mode(), bar:
         bar.update(sum(len(rows) for rows in resumed.values()))
@@ -381,7 +393,17 @@ def run_features(
         )
     _finish(out, header, jobs, mine, shard, report)
     report.finish(n_done + done_before)
+    if view is None:
+        for k in range(1, config.views + 1):
+            spec = ViewSpec(k, config.view_min_scale, config.view_speed, config.view_flip)
+            run_features(segments_dir, view_folder(out, k), config, shard, device=str(dev),
+                         progress=progress, backbone=backbone, view=spec)
     return report
+
+
+def view_folder(features_dir: str | Path, k: int) -> Path:
+    """Where augmented view ``k`` of a features folder lives (a features folder itself)."""
+    return Path(features_dir) / "views" / str(k)
 
 
 def forward_clips(backbone: Backbone, clips: torch.Tensor, dev: torch.device,
@@ -400,8 +422,8 @@ def forward_clips(backbone: Backbone, clips: torch.Tensor, dev: torch.device,
 def partial_settings(header: dict[str, Any], batch_size: int, precision: str) -> dict[str, Any]:
     """What must be equal for checkpointed rows to continue bit-identically: the network, its
     input, the clip grid, and the batch boundaries (batch size) and arithmetic (precision)."""
-    keys = ("backbone", "weights", "dim", "fps", "clip_frames", "size")
-    return {**{k: header[k] for k in keys}, "batch_size": batch_size, "precision": precision}
+    keys = ("backbone", "weights", "dim", "fps", "clip_frames", "size", "view")
+    return {**{k: header.get(k) for k in keys}, "batch_size": batch_size, "precision": precision}
 
 
 @dataclasses.dataclass

@@ -35,7 +35,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 
-from videobert.artifacts.corpus import Corpus, Segment
+from videobert.artifacts.corpus import ClipView, Corpus, Segment
 from videobert.sequences.augment import TextAugmentConfig, augment_text
 from videobert.sequences.masking import IGNORE_INDEX, MaskingConfig, mask_tokens
 
@@ -70,6 +70,9 @@ class SequenceConfig:
     # Words masked in a text-side example: high, so the sentence's own words cannot give the
     # missing ones away (a small corpus is memorised) and the video has to.
     text_side_mask_prob: float = 0.5
+    # share of training examples whose clips come from a random augmented view (visual words and
+    # features; features.views extracts them); 0 = the plain clips only
+    view_prob: float = 0.0
     masking: MaskingConfig = dataclasses.field(default_factory=MaskingConfig)
     # word dropout / replacement of the text words that are not targets (off by default)
     augment: TextAugmentConfig = dataclasses.field(default_factory=TextAugmentConfig)
@@ -227,15 +230,18 @@ class PretrainDataset:
         seed: int,
         mode: str = "train",
         clip_features: dict[str, np.ndarray] | None = None,
+        views: Sequence[ClipView] = (),
     ) -> None:
         """``clip_features``: each video's normalised clip features (row = clip), for a model
-        that adds them to its visual tokens; None for visual words only."""
+        that adds them to its visual tokens; None for visual words only. ``views``: augmented
+        views of the clips, drawn for ``config.view_prob`` of the training examples."""
         if mode not in ("train", "eval"):
             raise ValueError(f"mode must be 'train' or 'eval', not {mode!r}")
         if config.max_len < 8:
             raise ValueError(f"max_len {config.max_len} is too short (at least 8)")
         self.corpus, self.config, self.seed, self.mode = corpus, config, seed, mode
         self.clip_features = clip_features
+        self.views = list(views)
         self.layout = corpus.layout
         keep = set(video_ids)
         self.segment_ids = [i for i, s in enumerate(corpus.segments) if s.video_id in keep]
@@ -338,9 +344,11 @@ class PretrainDataset:
 
     def _assemble(
         self, text: np.ndarray, clips: ClipRun, task: int, label: float,
-        rng: np.random.Generator, mask: bool = True,
+        rng: np.random.Generator, mask: bool = True, view: ClipView | None = None,
     ) -> Example:
         L = self.layout
+        if view is not None and clips.positions is not None:
+            clips = dataclasses.replace(clips, words=view.words[clips.video_id][clips.positions])
         visual = np.asarray(L.visual_to_token(clips.words), np.int64)
         budget = self.config.max_len - (2 if task == TEXT_ONLY else 3)
         if task == TEXT_ONLY:
@@ -366,12 +374,12 @@ class PretrainDataset:
                                               self.continuation)
         features = None
         if self.clip_features is not None and task != TEXT_ONLY:
-            features = self._features(clips, n_video, types, labels)
+            table = (self.clip_features if view is None else view.features)[clips.video_id]
+            features = self._features(table, clips, n_video, types, labels)
         return Example(ids, types, labels, label, task, features)
 
-    def _features(self, clips: ClipRun, n_video: int, types: np.ndarray,
+    def _features(self, table: np.ndarray, clips: ClipRun, n_video: int, types: np.ndarray,
                   labels: np.ndarray) -> np.ndarray:
-        table = self.clip_features[clips.video_id]
         placed = table[:0] if clips.positions is None else table[clips.positions[:n_video]]
         out = self.layout.clip_rows(types, placed.astype(np.float16))
         out[labels != IGNORE_INDEX] = 0
@@ -394,26 +402,36 @@ class PretrainDataset:
             negative = negative and epoch >= self.negatives_from_epoch
         return self._build(seg_index, task, negative, rng)
 
+    def _pick_view(self, rng: np.random.Generator) -> ClipView | None:
+        """An augmented view for ``view_prob`` of the training examples, else None (the plain
+        clips). Draws from ``rng`` only when there are views to draw, so examples without them
+        stay as they were."""
+        if not self.views or self.mode != "train" or self.config.view_prob <= 0:
+            return None
+        if rng.random() >= self.config.view_prob:
+            return None
+        return self.views[int(rng.integers(len(self.views)))]
+
     def _build(self, seg_index: int, task: int, negative: bool, rng) -> Example:
         seg = self.corpus.segments[seg_index]
+        assemble = functools.partial(self._assemble, view=self._pick_view(rng))
         # Segments without words or without clips fall back to the modality they do have.
         if task == VIDEO_ONLY or seg.text_ids.size == 0:
             window = self._video_window(seg_index, rng)
             if window.size:
-                return self._assemble(np.zeros(0, np.int64), window, VIDEO_ONLY, NO_ALIGNMENT,
-                                      rng)
+                return assemble(np.zeros(0, np.int64), window, VIDEO_ONLY, NO_ALIGNMENT, rng)
             task = TEXT_ONLY
         text, clips = self._span(seg_index, rng)
         if task == TEXT_ONLY:
-            return self._assemble(text, clips, TEXT_ONLY, NO_ALIGNMENT, rng)
+            return assemble(text, clips, TEXT_ONLY, NO_ALIGNMENT, rng)
         if negative:
             other = self._subsample(self._negative_clips(seg_index, rng), rng)
             if other.size:
-                return self._assemble(text, other, JOINT, 0.0, rng, mask=False)
+                return assemble(text, other, JOINT, 0.0, rng, mask=False)
         words = self._subsample(clips, rng)
         if words.size == 0:
-            return self._assemble(text, words, TEXT_ONLY, NO_ALIGNMENT, rng)
-        return self._assemble(text, words, JOINT, 1.0, rng)
+            return assemble(text, words, TEXT_ONLY, NO_ALIGNMENT, rng)
+        return assemble(text, words, JOINT, 1.0, rng)
 
     def examples(self, indices: Sequence[int], epoch: int = 0) -> list[Example]:
         return [self.example(int(i), epoch) for i in indices]

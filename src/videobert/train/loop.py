@@ -394,7 +394,16 @@ def _setup(env: DistEnv, corpus_dir: Path, run_dir: Path, config: PretrainConfig
     elif config.model.clip_features:
         _LOG.warning(f"{corpus_dir}: its codebook names no features folder that still exists; "
                      "the model reads visual words only (model.clip_features needs them)")
-    train_set = PretrainDataset(corpus, train_ids, config.data, cfg.seed, "train", features)
+    views = corpus.clip_views() if config.data.view_prob > 0 else []
+    if config.data.view_prob > 0:
+        if views:
+            print0(env, f"{len(views)} augmented view(s) of the clips, drawn for "
+                        f"{config.data.view_prob:.0%} of the examples")
+        else:
+            _LOG.warning(f"{corpus_dir}: data.view_prob > 0 but its features folder has no "
+                         "complete views (features.views); training on the plain clips")
+    train_set = PretrainDataset(corpus, train_ids, config.data, cfg.seed, "train", features,
+                                views)
     val_set = (PretrainDataset(corpus, val_ids, config.data, cfg.seed + 1, "eval", features)
                if val_ids else None)
     sampler = GlobalBatchSampler(train_set.lengths(), cfg.batch_size, cfg.seed,
