@@ -50,6 +50,8 @@ RECIPES: dict[str, list[str]] = {
     # text augmentation (docs/benchmarks.md, "Augmentation")
     "default + word dropout .15": ["data.augment.word_dropout=0.15"],
     "default + word replacement .15": ["data.augment.word_replace=0.15"],
+    # augmented feature views (needs --views N: extracted into WORK/features/views first)
+    "default + views .5": ["data.view_prob=0.5"],
 }
 
 
@@ -68,6 +70,20 @@ def corpus_for(work: Path, codebook: str, out: Path) -> Path:
     run_corpus(work / "segments", codebook_dir, corpus,
                CorpusConfig(videos=str(work / "train_videos.txt")))
     return corpus
+
+
+def extract_views(work: Path, n: int) -> None:
+    """Augmented views of the demo folder's clips, with the features its codebook was fit on
+    (the plain features are complete, so only the views are extracted)."""
+    import dataclasses
+
+    from videobert.features.extract import run_features
+    from videobert.settings import load_settings
+
+    began = time.perf_counter()
+    features = load_settings("tiny", []).features
+    run_features(work / "segments", work / "features", dataclasses.replace(features, views=n))
+    print(f"{n} augmented view(s) extracted in {time.perf_counter() - began:.0f} s")
 
 
 def measure(corpus: Path, run: Path, ground_truth: Path, overrides: list[str]) -> dict:
@@ -101,6 +117,9 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--threads", type=int, default=int(os.environ.get("THREADS", "2")))
     parser.add_argument("--quick", action="store_true", help="default recipe, oracle only")
+    parser.add_argument("--views", type=int, default=0,
+                        help="extract this many augmented views of WORK's clips first "
+                             "(features.views, the demo's feature settings)")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="KEY=VALUE", help="one more override for every recipe")
     args = parser.parse_args()
@@ -112,6 +131,8 @@ def main() -> int:
     out = args.out or args.work / "bench_learning"
     out.mkdir(parents=True, exist_ok=True)
     ground_truth = args.work / "data" / "ground_truth.json"
+    if args.views:
+        extract_views(args.work, args.views)
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs at the start")
     print("| codebook | recipe | seed | verb top-1: cross-modal | prior | noun top-1: "
           "cross-modal | prior | answers changed by a swapped video (verb / noun) | s |")
