@@ -225,7 +225,7 @@ def run_evaluate(
               f"features {features}")
 
     figures: dict[str, Any] = {"run": str(run_dir), "ground_truth": str(ground_truth),
-                               "words": str(words.folder)}
+                               "words": str(words.folder), "vocabulary": gt.vocabulary}
     timings: dict[str, float] = {}
 
     def timed(name, fn):

@@ -271,7 +271,9 @@ class ZeroShotResult:
     def to_markdown(self) -> str:
         lines = [
             f"Zero-shot classification on {self.n_examples} steps ({self.n_verbs} verbs, "
-            f"{self.n_nouns} nouns), template \"{self.template}\"",
+            f"{self.n_nouns} nouns), template \"{self.template}\""
+            + (f"; {self.n_left_out} steps left out (verb or noun not in the lists)"
+               if self.n_left_out else ""),
             "",
             "| method | verb top-1 | verb top-5 | noun top-1 | noun top-5 |",
             "|---|---|---|---|---|",
