@@ -214,6 +214,16 @@ def test_ingest_reads_howto100m_captions_for_the_listed_videos(tmp_path):
     text = " ".join(pq.read_table(out / "hw2.parquet")["text"].to_pylist())
     assert text == "so now we take the onion and cut it and that is it"
 
+    # a re-run reuses both; an edit to hw2's entry redoes hw2 alone
+    run_ingest(videos, out, progress=False, transcripts=caption_json, video_list=video_list)
+    assert json.loads((out / "manifest.json").read_text())["counts"]["reused"] == 2
+    captions = json.loads(caption_json.read_text())
+    captions["hw2"]["text"][3] = "and that is all"
+    caption_json.write_text(json.dumps(captions))
+    run_ingest(videos, out, progress=False, transcripts=caption_json, video_list=video_list)
+    assert json.loads((out / "manifest.json").read_text())["counts"]["reused"] == 1
+    assert pq.read_table(out / "hw2.parquet")["text"].to_pylist()[-1] == "and that is all"
+
 
 # ---------------------------------------------------------------------------------------------
 # YouCook2: ingest -> features -> codebook -> evaluate, on the annotation file as it is
@@ -264,3 +274,10 @@ def test_youcook2_file_goes_through_ingest_and_evaluate_unconverted(tmp_path, on
     md = (report / "README.md").read_text()
     assert "youcook2: its splits" in md and "2 steps left out" in md
     assert np.isfinite(figures["zero_shot"]["rows"][1]["verb_top1"])
+
+    # the task verbs take the file too: its own label lists (none beside it), its protocol
+    common = ["--model", str(tmp_path / "run" / "model"), "--ground-truth", str(annotations)]
+    assert main(["zeroshot", *common, "--out", str(tmp_path / "r1")]) == 0
+    assert json.loads((tmp_path / "r1" / "zeroshot.json").read_text())["n_verbs"] == 4
+    assert main(["retrieval", *common, "--out", str(tmp_path / "r2")]) == 0
+    assert json.loads((tmp_path / "r2" / "retrieval.json").read_text())["relevance"] == "caption"

@@ -397,8 +397,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     cli_common.add_model_data_arguments(parser)
     parser.add_argument("--verbs", type=Path, help="verb list, one per line (default: beside "
-                        "the ground truth, verbs.txt)")
-    parser.add_argument("--nouns", type=Path, help="noun list (default: nouns.txt beside it)")
+                        "the ground truth, verbs.txt, else the ground truth's own verbs)")
+    parser.add_argument("--nouns", type=Path, help="noun list (default: nouns.txt beside it, "
+                        "else the ground truth's nouns)")
     parser.add_argument("--template", default=DEFAULT_TEMPLATE,
                         help="prompt with {verb} and {noun} slots (default: %(default)r)")
     parser.add_argument("--features", type=Path, help="clip features folder for the linear "
@@ -413,8 +414,14 @@ def run(args: argparse.Namespace) -> int:
 
     data = cli_common.load(args)
     gt_dir = Path(args.ground_truth).parent
-    verbs = read_word_list(args.verbs or gt_dir / "verbs.txt")
-    nouns = read_word_list(args.nouns or gt_dir / "nouns.txt")
+
+    def labels(given: Path | None, name: str, own: list[str]) -> list[str]:
+        # a YouCook2 annotation file has no lists beside it: its own come from its sentences
+        path = given or gt_dir / name
+        return read_word_list(path) if given or path.exists() else own
+
+    verbs = labels(args.verbs, "verbs.txt", data.ground_truth.verbs)
+    nouns = labels(args.nouns, "nouns.txt", data.ground_truth.nouns)
     from videobert.artifacts.words import VisualWords
 
     features = (args.features or VisualWords.open(data.words_dir).features_dir
