@@ -256,10 +256,16 @@ def test_youcook2_file_goes_through_ingest_and_evaluate_unconverted(tmp_path, on
     layout = VocabLayout.from_tokenizer(tokenizer, 3)
     VideoBert(tiny_config(layout)).save_pretrained(tmp_path / "run" / "model", tokenizer=tokenizer,
                                                    codebook_dir=codebook)
+    # evaluate prepares the videos itself (ingest, features, codebook assign), the annotation
+    # file serving as their transcripts (no speech recognition) and as the ground truth
     report = tmp_path / "report"
     assert main(["evaluate", str(tmp_path / "run"), "--ground-truth", str(annotations), "--out",
-                 str(report), "--caption-epochs", "1", "--max-queries", "8"]) == 0
+                 str(report), "--videos", str(videos), "--caption-epochs", "1",
+                 "--max-queries", "8"]) == 0
+    prepared = json.loads((report / "prepared" / "segments" / "manifest.json").read_text())
+    assert {e["transcript_source"] for e in prepared["videos"]} == {"youcook2"}
     figures = json.loads((report / "figures.json").read_text())
+    assert figures["words"] == str(report / "prepared" / "words")
     assert figures["vocabulary"]["outside_vocabulary"] == {"val": 1}
     zero_shot = figures["zero_shot"]
     assert zero_shot["n_verbs"] == 4 and zero_shot["n_nouns"] == 4

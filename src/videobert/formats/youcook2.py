@@ -17,6 +17,7 @@ retrieval use every step) but is left out of classification, and the counts are 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from collections import Counter
 from pathlib import Path
@@ -48,6 +49,14 @@ class Video:
 def is_annotation_file(data: Any) -> bool:
     """Whether parsed JSON has YouCook2's top-level shape (a ``database`` object)."""
     return isinstance(data, dict) and isinstance(data.get("database"), dict)
+
+
+def is_annotation_path(path: str | Path) -> bool:
+    """Whether a file is a YouCook2 annotation file (False when it is not JSON at all)."""
+    try:
+        return is_annotation_file(json.loads(Path(path).read_text(encoding="utf-8-sig")))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
 
 
 def _seconds(value: Any) -> float | None:
