@@ -287,3 +287,21 @@ def test_youcook2_file_goes_through_ingest_and_evaluate_unconverted(tmp_path, on
     assert json.loads((tmp_path / "r1" / "zeroshot.json").read_text())["n_verbs"] == 4
     assert main(["retrieval", *common, "--out", str(tmp_path / "r2")]) == 0
     assert json.loads((tmp_path / "r2" / "retrieval.json").read_text())["relevance"] == "caption"
+
+
+def test_ingest_names_an_unusable_transcripts_file_in_one_line(tmp_path, capsys):
+    videos = write_videos(tmp_path / "videos", [VAL], seconds=3.0)
+    path = youcook2_file(tmp_path / "yc2.json")
+    data = json.loads(path.read_text())
+    data["database"][VAL]["annotations"][1]["segment"] = [3.0]
+    path.write_text(json.dumps(data))
+    (tmp_path / "other.json").write_text(json.dumps({"videos": [1, 2]}))
+    for bad, message in ((path, f"database['{VAL}'].annotations[1].segment must be"),
+                         (tmp_path / "other.json", "is neither a YouCook2 annotation file"),
+                         (tmp_path / "none.json", "does not exist")):
+        assert main(["ingest", str(videos), str(tmp_path / "out"), "--transcripts", str(bad),
+                     "--no-asr", "--no-progress"]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1].startswith("videobert ingest: ") and message in err[-1], err[-1]
+        assert str(bad) in err[-1]
+    assert not (tmp_path / "out" / "manifest.json").exists()
