@@ -356,6 +356,27 @@ def test_caption_metrics_identical_and_unrelated(scorer):
 
 
 @requires_java
+def test_macro_is_the_mean_of_each_videos_own_score_and_micro_the_whole_set(scorer):
+    videos = {"v1": "video a", "v2": "video a", "v3": "video b", "v4": "video b"}
+    grouped = scorer.evaluate_grouped(REFS, CANDS, videos)
+    assert grouped.micro.corpus == pytest.approx(scorer.evaluate(REFS, CANDS).corpus)
+    alone = {}
+    for video in ("video a", "video b"):
+        keys = [k for k, v in videos.items() if v == video]
+        alone[video] = scorer.evaluate({k: REFS[k] for k in keys},
+                                       {k: CANDS[k] for k in keys}).corpus
+    for video, figures in alone.items():
+        assert grouped.per_group[video] == pytest.approx(figures)
+    for name in METRIC_NAMES:
+        assert grouped.macro[name] == pytest.approx((alone["video a"][name]
+                                                     + alone["video b"][name]) / 2)
+    # CIDEr's document frequencies come from each video alone: the averages differ
+    assert grouped.macro["CIDEr"] != pytest.approx(grouped.micro.corpus["CIDEr"])
+    with pytest.raises(ValueError, match="no group"):
+        scorer.evaluate_grouped(REFS, CANDS, {"v1": "video a"})
+
+
+@requires_java
 def test_scorer_close_ends_the_meteor_process(scorer):
     # runs last in this file: reuses the module's METEOR process, then ends it (a later
     # evaluate would simply start a new one)

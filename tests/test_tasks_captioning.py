@@ -235,4 +235,8 @@ def test_cli_trains_three_rows_and_writes_the_report(world, tmp_path):
         assert all(0.0 <= v <= 10.0 for v in row.values())
     assert figures["n_val_steps"] == 6 and figures["n_train_steps"] == 6
     assert len(figures["examples"]) == 6
-    assert (out / "caption.md").read_text().count("| VideoBERT + clip features |") == 2
+    assert set(figures["macro_metrics"]) == set(figures["metrics"])
+    assert figures["n_val_videos"] == 2
+    md = (out / "caption.md").read_text()
+    assert "| VideoBERT + clip features | micro |" in md
+    assert "| VideoBERT + clip features | macro |" in md

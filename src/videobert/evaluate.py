@@ -225,7 +225,7 @@ def run_evaluate(
               f"features {features}")
 
     figures: dict[str, Any] = {"run": str(run_dir), "ground_truth": str(ground_truth),
-                               "words": str(words.folder)}
+                               "words": str(words.folder), "vocabulary": gt.vocabulary}
     timings: dict[str, float] = {}
 
     def timed(name, fn):
@@ -346,7 +346,12 @@ def run(args) -> int:
                       "--features; give one or the other", file=sys.stderr)
                 return EXIT_USAGE
             work = PipelinePaths(args.work or out / "prepared")
-            run_prepare(args.run / "model", args.videos, work.work, device=cfg.device)
+            from videobert.formats.youcook2 import is_annotation_path
+
+            # a YouCook2 ground truth is also the videos' text: no speech recognition needed
+            transcripts = args.ground_truth if is_annotation_path(args.ground_truth) else None
+            run_prepare(args.run / "model", args.videos, work.work, device=cfg.device,
+                        transcripts=transcripts)
             features, words = work.features, work.words
         run_evaluate(args.run, args.ground_truth, out, features, extra, cfg, words_dir=words)
     except (EvaluateInputError, FileNotFoundError, ValueError) as exc:

@@ -32,8 +32,13 @@ def file_fingerprint(path: str | Path, content: bool = False) -> dict[str, Any] 
     return record
 
 
-def input_fingerprint(video: str | Path, subtitle: str | Path | None) -> dict[str, Any]:
-    """The ingest stage's record of one video's inputs."""
+def input_fingerprint(video: str | Path, subtitle: str | Path | None,
+                      text: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ingest stage's record of one video's inputs. ``text``: the ``{size, sha1}`` of the
+    video's own entry when its text comes from a dataset-wide file (hashing that whole file
+    for every video would be slow, and an edit to one entry would redo them all)."""
+    if text is not None:
+        return {"video": file_fingerprint(video), "subtitle": text}
     return {
         "video": file_fingerprint(video),
         "subtitle": file_fingerprint(subtitle, content=True) if subtitle else None,

@@ -60,9 +60,11 @@ def run_prepare(
     asr: bool = True,
     device: str | None = None,
     progress: bool = True,
+    transcripts: str | Path | None = None,
 ) -> dict[str, StageReport]:
     """ingest -> features -> codebook assign for ``videos`` (a folder or a manifest) into
-    ``out``, with the model's recorded settings; returns each stage's report."""
+    ``out``, with the model's recorded settings; returns each stage's report. ``transcripts``:
+    a dataset-wide transcripts file for ingest (``run_ingest``)."""
     from videobert.features.extract import run_features
     from videobert.ingest.stage import run_ingest
     from videobert.visual_words.assign import run_assign
@@ -73,7 +75,8 @@ def run_prepare(
     paths = PipelinePaths(Path(out))
     _LOG.info(f"clips of {ingest.clip_frames} frames at {ingest.fps:g} fps; features "
               f"{features.backbone} at {features.size} px")
-    reports = {"ingest": run_ingest(videos, paths.segments, ingest, progress=progress)}
+    reports = {"ingest": run_ingest(videos, paths.segments, ingest, progress=progress,
+                                    transcripts=transcripts)}
     reports["features"] = run_features(paths.segments, paths.features, features, device=device,
                                        progress=progress)
     reports["assign"] = run_assign(Path(model_dir) / "codebook", paths.features, paths.words)
@@ -89,6 +92,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="work folder: segments/, features/, words/")
     parser.add_argument("--no-asr", action="store_true",
                         help="do not transcribe speech for videos without subtitles")
+    parser.add_argument("--transcripts", metavar="FILE",
+                        help="YouCook2 annotations or HowTo100M caption.json: the videos' text "
+                        "(see `videobert ingest --transcripts`)")
     add_device_argument(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -96,6 +102,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         reports = run_prepare(args.model, args.videos, args.out, asr=not args.no_asr,
+                              transcripts=args.transcripts,
                               device=args.device, progress=not args.no_progress)
     except (FileNotFoundError, ValueError) as exc:
         print(f"videobert prepare: error: {exc}", file=sys.stderr)

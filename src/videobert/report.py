@@ -145,6 +145,22 @@ def diagnostics_markdown(zero_shot, reliance, codebook_info, pretraining) -> str
     return "".join(parts)
 
 
+def ground_truth_markdown(vocabulary: dict[str, Any] | None) -> str:
+    """What the ground truth's labels are, for the report's opening lines."""
+    if not vocabulary:
+        return "(val split: verb-noun combinations never seen in training).\n"
+    outside = vocabulary.get("outside_vocabulary", {})
+    no_words = vocabulary.get("no_verb_or_noun", {})
+    counts = ", ".join(f"{split} {outside.get(split, 0)} + {no_words.get(split, 0)} of {n}"
+                       for split, n in sorted(vocabulary.get("steps", {}).items()))
+    return (f"({vocabulary['source']}: its splits; one step per annotated segment, its sentence "
+            f"the caption). Verb and noun of each step: {vocabulary['method']}; the "
+            f"{vocabulary['n_verbs']} verbs and {vocabulary['n_nouns']} nouns are the most common "
+            f"of the {vocabulary['from_split']} split (at most {vocabulary['max_verbs']} and "
+            f"{vocabulary['max_nouns']}). Steps outside them + without a verb or noun, left out "
+            f"of classification (captioning and retrieval use every step): {counts}.\n")
+
+
 def render_markdown(figures, zero_shot, retrieval, forecast, captioning, data_size, bars,
                     has_curves, has_overview, confusion_names,
                     generations, diagnostics: str = "", noun_probe=None) -> str:
@@ -152,7 +168,7 @@ def render_markdown(figures, zero_shot, retrieval, forecast, captioning, data_si
     parts = [
         "# VideoBERT evaluation report\n",
         f"Model: `{figures['run']}/model`; ground truth: `{figures['ground_truth']}` "
-        "(val split: verb-noun combinations never seen in training).\n",
+        + ground_truth_markdown(figures.get("vocabulary")),
         "## Quality bars\n", bars_markdown(bars),
         "\n## Zero-shot action classification (the paper's Table 1 layout)\n",
         zero_shot.to_markdown(),

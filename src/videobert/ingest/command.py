@@ -16,6 +16,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="folder of videos + same-stem subtitles, or a CSV/JSONL "
                         "manifest with columns video, subtitle, id")
     parser.add_argument("out", help="output folder (segments/): <id>.parquet + manifest.json")
+    parser.add_argument("--transcripts", metavar="FILE",
+                        help="one file with the text of many videos, by id (= file stem): "
+                        "YouCook2's youcookii_annotations_trainval.json (each annotation one "
+                        "sentence) or HowTo100M's caption.json; it comes before a video's own "
+                        "subtitles, and videos it does not name keep theirs")
+    parser.add_argument("--list", dest="video_list", metavar="FILE",
+                        help="ingest only the videos of INPUT listed here: a CSV with a "
+                        "video_id column (HowTo100M_v1.csv) or one id per line; listed ids "
+                        "without a video go to OUT/missing.txt")
     parser.add_argument("--fps", type=float, help="frames per second after resampling")
     parser.add_argument("--clip-frames", type=int, help="frames per clip")
     parser.add_argument("--no-asr", action="store_true",
@@ -52,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         report = run_ingest(args.input, args.out, config, progress=not args.no_progress,
-                            force=args.force, recursive=args.recursive)
+                            force=args.force, recursive=args.recursive,
+                            transcripts=args.transcripts, video_list=args.video_list)
     except (FileNotFoundError, ValueError) as exc:
         print(f"videobert ingest: {exc}", file=sys.stderr)
         return 1

@@ -27,8 +27,9 @@ from videobert.fingerprint import input_fingerprint
 from videobert.fingerprint import same_input as same_fingerprint
 from videobert.ingest.align import align
 from videobert.ingest.audio import audio_stream_for
+from videobert.ingest.datasets import DatasetTranscripts
 from videobert.ingest.embedded import read_embedded
-from videobert.ingest.sentences import split_sentences
+from videobert.ingest.sentences import Sentence, split_sentences
 from videobert.ingest.subtitles import (
     SUBTITLE_SUFFIXES,
     CharsetWarning,
@@ -63,11 +64,17 @@ class Item:
     video: Path | None
     subtitle: Path | None
     notes: list[str] = dataclasses.field(default_factory=list)  # go into the manifest entry
+    # the dataset-wide transcripts file that has this video's text (``subtitle`` is its path)
+    transcripts: DatasetTranscripts | None = None
+    key: str = ""  # the video's id in ``transcripts``
 
 
 def safe_id(text: str) -> str:
-    """A video id usable as a file name."""
-    cleaned = re.sub(r"[^\w.\-]+", "_", text.strip()).strip("._")
+    """A video id usable as a file name. Characters other than letters, digits, ``_ . -``
+    are dropped at the ends and become ``_`` inside; a YouTube id's own leading or trailing
+    ``_`` stays (``_Xy3-abc_12``), so the id still matches the dataset's files."""
+    core = re.sub(r"^[^\w.\-]+|[^\w.\-]+$", "", text.strip())
+    cleaned = re.sub(r"[^\w.\-]+", "_", core).strip(".")
     return cleaned or "video"
 
 
@@ -214,6 +221,57 @@ def find_inputs(source: Path, report: StageReport, recursive: bool = False) -> l
     raise FileNotFoundError(f"{source}: input not found")
 
 
+def _dataset_key(item: Item, ids: set[str] | dict[str, Any]) -> str | None:
+    """The item's id in a dataset's list: its own id, else its video's file stem (a
+    manifest may give other ids to files named by their YouTube id)."""
+    for key in (item.id, item.video.stem if item.video else None):
+        if key is not None and key in ids:
+            return key
+    return None
+
+
+def keep_listed(items: list[Item], video_list: Path, missing_file: Path,
+                report: StageReport) -> list[Item]:
+    """The items whose id is in ``video_list``; the listed ids that have no video are written
+    to ``missing_file`` (one per line) and noted, not fatal: a dataset list names far more
+    videos than any one download holds."""
+    from videobert.formats.howto100m import read_video_list
+
+    listed = read_video_list(video_list)
+    wanted = set(listed)
+    kept = [item for item in items if item.video and _dataset_key(item, wanted)]
+    found = {_dataset_key(item, wanted) for item in kept}
+    missing = [i for i in listed if i not in found]
+    left = sum(1 for item in items if item.video) - len(kept)
+    if left:
+        report.note(f"{left} videos of the input are not in {video_list.name} and were not read")
+    if missing:
+        missing_file.write_text("\n".join(missing) + "\n")
+        report.note(f"{len(missing)} of the {len(listed)} videos in {video_list.name} are not in "
+                    f"the input (their ids: {missing_file}; first: {', '.join(missing[:3])})")
+    elif missing_file.exists():
+        missing_file.unlink()  # from an earlier run that lacked some
+    if not kept:
+        raise ValueError(f"{video_list}: none of its {len(listed)} videos is in the input")
+    return kept
+
+
+def attach_transcripts(items: list[Item], dataset: DatasetTranscripts,
+                       report: StageReport) -> None:
+    """Give each video that ``dataset`` names its text from there; the others keep their own
+    subtitles (or speech), and how many there are is noted."""
+    without = 0
+    for item in items:
+        key = _dataset_key(item, dataset.entries) if item.video else None
+        if key is None:
+            without += item.video is not None
+            continue
+        item.transcripts, item.key, item.subtitle = dataset, key, _norm(dataset.path)
+    if without:
+        report.note(f"{without} videos have no entry in {dataset.path.name}: their own "
+                    "subtitles, embedded text or speech are used")
+
+
 # ---------------------------------------------------------------------------------------------
 # One video.
 
@@ -250,21 +308,41 @@ class _Asr:
 def _read_subtitle(path: Path, report: StageReport, notes: list[str]) -> list[Cue] | None:
     """Cues of a subtitle file; dropped cues and unusable files go into the report, a doubtful
     text encoding into ``notes`` and on the console (the text is used, but may be garbled)."""
+
+    def read() -> list[Cue] | None:
+        try:
+            return read_transcript(path)
+        except TranscriptError as exc:
+            report.skip(path, exc.reason)
+            return None
+
+    return _reporting_warnings(read, path, report, notes)
+
+
+def _dataset_sentences(item: Item, report: StageReport, notes: list[str]) -> list[Sentence]:
+    """The video's sentences from its dataset-wide transcripts file (dropped cues reported)."""
+    assert item.transcripts is not None and item.subtitle is not None
+    sentences = _reporting_warnings(lambda: item.transcripts.sentences(item.key), item.subtitle,
+                                    report, notes)
+    if not sentences:
+        notes.append(f"no text for {item.key!r} in {item.subtitle.name}")
+    return sentences
+
+
+def _reporting_warnings(read, path: Path, report: StageReport, notes: list[str]):
+    """``read()``, with the transcript warnings it raises sent to the report (dropped cues)
+    and to ``notes`` (a doubtful encoding)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TranscriptWarning)
         warnings.simplefilter("always", CharsetWarning)
-        try:
-            cues = read_transcript(path)
-        except TranscriptError as exc:
-            report.skip(path, exc.reason)
-            cues = None
+        result = read()
     for w in caught:
         if issubclass(w.category, TranscriptWarning):
             report.skip(path, str(w.message))
         elif issubclass(w.category, CharsetWarning):
             notes.append(str(w.message))
             _LOG.warning(f"warning: {w.message}")
-    return cues
+    return result
 
 
 def ingest_video(item: Item, out: Path, config: IngestConfig, report: StageReport,
@@ -287,32 +365,12 @@ def ingest_video(item: Item, out: Path, config: IngestConfig, report: StageRepor
     # the audio that goes with the chosen video stream (not simply the first): what speech
     # recognition reads, and recorded for any later stage that uses the sound
     audio_index = audio_stream_for(item.video, info.stream_index) if info.has_audio else None
-    cues, source = None, "none"
-    if item.subtitle is not None:
-        if not item.subtitle.is_file():
-            report.skip(item.subtitle, "subtitle file not found")
-        else:
-            cues = _read_subtitle(item.subtitle, report, notes)
-            source = item.subtitle.suffix.lower().lstrip(".") if cues else "none"
-    if cues is None and item.subtitle is None:
-        embedded = read_embedded(item.video)  # before speech recognition: the author's text
-        if embedded is not None:
-            cues, source = embedded[0], "embedded"
-            notes.append(f"transcript from the embedded {embedded[1]} subtitle stream")
-    if cues is None:
-        if audio_index is None:
-            notes.append("no subtitles and no audio track")
-        else:
-            cues = asr(item.video, notes, audio_index)
-            if cues is None and not notes:
-                notes.append("no subtitles; speech recognition off" if asr.error is None
-                             else f"no subtitles; {asr.error}")
-            elif not cues:
-                notes.append("no subtitles and no speech found")
-            else:
-                source = "asr"
-
-    sentences = split_sentences(cues or [])
+    if item.transcripts is not None:
+        sentences = _dataset_sentences(item, report, notes)
+        source = item.transcripts.format
+    else:
+        cues, source = _find_cues(item, audio_index, report, notes, asr)
+        sentences = split_sentences(cues or [])
     segments = align(sentences, item.id, n_clips, config.fps, config.clip_frames)
     if len(segments) < len(sentences):
         notes.append(f"{len(sentences) - len(segments)} sentences outside the video left out")
@@ -337,6 +395,38 @@ def ingest_video(item: Item, out: Path, config: IngestConfig, report: StageRepor
         "notes": notes,
         "complete": True,
     }
+
+
+def _find_cues(item: Item, audio_index: int | None, report: StageReport, notes: list[str],
+               asr: _Asr) -> tuple[list[Cue] | None, str]:
+    """``(cues, transcript_source)``: the subtitle file, else an embedded subtitle stream,
+    else speech recognition; ``(None, "none")`` without any (``notes`` say why)."""
+    assert item.video is not None
+    cues, source = None, "none"
+    if item.subtitle is not None:
+        if not item.subtitle.is_file():
+            report.skip(item.subtitle, "subtitle file not found")
+        else:
+            cues = _read_subtitle(item.subtitle, report, notes)
+            source = item.subtitle.suffix.lower().lstrip(".") if cues else "none"
+    if cues is None and item.subtitle is None:
+        embedded = read_embedded(item.video)  # before speech recognition: the author's text
+        if embedded is not None:
+            cues, source = embedded[0], "embedded"
+            notes.append(f"transcript from the embedded {embedded[1]} subtitle stream")
+    if cues is None:
+        if audio_index is None:
+            notes.append("no subtitles and no audio track")
+        else:
+            cues = asr(item.video, notes, audio_index)
+            if cues is None and not notes:
+                notes.append("no subtitles; speech recognition off" if asr.error is None
+                             else f"no subtitles; {asr.error}")
+            elif not cues:
+                notes.append("no subtitles and no speech found")
+            else:
+                source = "asr"
+    return cues, source
 
 
 def measured_duration(video: Path, info: VideoInfo, notes: list[str],
@@ -385,8 +475,15 @@ def run_ingest(
     progress: bool = True,
     force: bool = False,
     recursive: bool = False,
+    transcripts: str | Path | None = None,
+    video_list: str | Path | None = None,
 ) -> StageReport:
     """Ingest a folder (videos and same-stem subtitles) or a CSV/JSONL manifest into ``out``.
+
+    ``transcripts``: a dataset-wide file (YouCook2 annotations, HowTo100M caption.json) that
+    gives the text of the videos it names, by id, before their own subtitles. ``video_list``:
+    only the videos whose id it lists (HowTo100M_v1.csv, or one id per line); the listed ids
+    without a video are written to ``out/missing.txt`` and noted.
 
     A video is redone when its fingerprint (video size + mtime, subtitle content) differs from
     the one recorded in ``out/manifest.json``, or when ``force``; the others are reused.
@@ -398,7 +495,12 @@ def run_ingest(
     source, out = Path(source), Path(out)
     report = StageReport("ingest")
     items = find_inputs(source, report, recursive)
+    dataset = DatasetTranscripts.load(transcripts) if transcripts is not None else None
     out.mkdir(parents=True, exist_ok=True)
+    if video_list is not None:
+        items = keep_listed(items, Path(video_list), out / "missing.txt", report)
+    if dataset is not None:
+        attach_transcripts(items, dataset, report)
     previous = _previous_entries(out, config)
     asr = _Asr(config)
 
@@ -415,7 +517,8 @@ def run_ingest(
             continue
         ids[item.id] = item.video
         old = None if force else previous.get(item.id)
-        fingerprint = input_fingerprint(item.video, item.subtitle)
+        fingerprint = input_fingerprint(item.video, item.subtitle, None if item.transcripts
+                                        is None else item.transcripts.fingerprint(item.key))
         same_input = old and old["video"] == str(item.video) and old["subtitle"] == (
             str(item.subtitle) if item.subtitle else None) and same_fingerprint(
             old.get("fingerprint"), fingerprint)
@@ -441,6 +544,9 @@ def run_ingest(
         "stage": "ingest",
         "config": to_dict(config),
         "source": str(source),
+        "transcripts": None if dataset is None else {"file": str(_norm(dataset.path)),
+                                                     "format": dataset.format},
+        "video_list": None if video_list is None else str(_norm(Path(video_list))),
         "videos": entries,
         "skipped": report.to_list(),
         "notes": report.notes,

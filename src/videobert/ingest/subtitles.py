@@ -281,7 +281,8 @@ def _cues_from_blocks(blocks: list[_Block]) -> list[Cue]:
 # or HowTo100M's whole-file form {video_id: {"start": ..., ...}} with a single video.
 
 
-def _json_cues(data: Any, path: Path) -> list[Cue]:
+def json_cues(data: Any, path: Path) -> list[Cue]:
+    """Cues of parsed transcript JSON (the forms above); ``path`` names it in messages."""
     if isinstance(data, dict) and "start" not in data and len(data) == 1:
         data = next(iter(data.values()))
     if isinstance(data, dict) and {"start", "end", "text"} <= set(data):
@@ -303,7 +304,9 @@ def _json_cues(data: Any, path: Path) -> list[Cue]:
         where = f"{path.name} cue {number}"
         try:
             start, end = float(item["start"]), float(item["end"])
-            text = str(item["text"] if item["text"] is not None else "")
+            text = item["text"]
+            # HowTo100M's caption.json has NaN (a float) for some empty lines
+            text = "" if text is None or isinstance(text, float) else str(text)
         except (KeyError, TypeError, ValueError) as exc:
             _warn(f"{where}: missing or unreadable start/end/text ({exc!r}); cue dropped")
             continue
@@ -335,7 +338,7 @@ def read_transcript(path: str | Path) -> list[Cue]:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise TranscriptError(path, f"invalid JSON ({exc})") from exc
-        cues = _json_cues(data, path)
+        cues = json_cues(data, path)
     elif suffix in (".srt", ".vtt"):
         cues = _cues_from_blocks(_blocks(text, path))
     else:

@@ -9,6 +9,7 @@ from videobert.metrics.captioning import (
     METRIC_NAMES,
     CaptionEvaluation,
     CaptionScorer,
+    GroupedEvaluation,
     JavaNotFoundError,
     caption_metrics,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "METRIC_NAMES",
     "CaptionEvaluation",
     "CaptionScorer",
+    "GroupedEvaluation",
     "JavaNotFoundError",
     "caption_metrics",
     "precision_recall_f1",

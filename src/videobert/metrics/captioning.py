@@ -14,6 +14,11 @@ numbers computed without it would not be comparable with anyone else's.
 CIDEr's document frequencies come from the references of the evaluated set itself, so it is
 only meaningful over many items (with a single item every n-gram has IDF 0 and CIDEr is 0).
 
+Micro and macro, as YouCook2's leaderboard reports them (``Yc2cEval`` of its evaluation code):
+**micro** scores all segments as one corpus (what ``evaluate`` returns); **macro** scores each
+video's segments as a corpus of their own (CIDEr's document frequencies from that video's
+references alone) and averages those scores over the videos (``evaluate_grouped``).
+
 Use :func:`caption_metrics` for one evaluation, or :class:`CaptionScorer` as a context manager
 to keep one METEOR process (about 7 s to start, 2 GB heap) across several evaluations.
 """
@@ -120,6 +125,16 @@ class CaptionEvaluation:
     per_item: dict[Hashable, dict[str, float]]
 
 
+@dataclasses.dataclass
+class GroupedEvaluation:
+    """Micro (every item as one corpus) and macro (the mean over groups of each group's own
+    corpus score) figures, and each group's."""
+
+    micro: CaptionEvaluation
+    macro: dict[str, float]
+    per_group: dict[Hashable, dict[str, float]]
+
+
 class CaptionScorer:
     """Holds one METEOR process; use as ``with CaptionScorer() as s: s.evaluate(refs, cands)``.
 
@@ -143,13 +158,40 @@ class CaptionScorer:
         self, references: Mapping[Hashable, Sequence[str]], candidates: Mapping[Hashable, str]
     ) -> CaptionEvaluation:
         """Score ``candidates[id]`` against ``references[id]`` (one or more strings) per id."""
+        refs, cands = self._validated(references, candidates)
+        self._start_meteor()  # the JVM loads its paraphrase table while we tokenise
+        return self._scored(ptb_tokenize(refs), ptb_tokenize(cands))
+
+    def evaluate_grouped(
+        self, references: Mapping[Hashable, Sequence[str]], candidates: Mapping[Hashable, str],
+        groups: Mapping[Hashable, Hashable],
+    ) -> GroupedEvaluation:
+        """Micro and macro figures; ``groups[id]`` is the item's group (its video). Tokenised
+        once for all groups: a Java start per video would cost more than the scoring."""
+        refs, cands = self._validated(references, candidates)
+        missing = [k for k in cands if k not in groups]
+        if missing:
+            raise ValueError(f"{len(missing)} candidate id(s) have no group (first: "
+                             f"{missing[:5]})")
+        self._start_meteor()
+        gts, res = ptb_tokenize(refs), ptb_tokenize(cands)
+        members: dict[Hashable, list[Hashable]] = {}
+        for key in gts:
+            members.setdefault(groups[key], []).append(key)
+        per_group = {group: self._scored({k: gts[k] for k in keys},
+                                         {k: res[k] for k in keys}).corpus
+                     for group, keys in members.items()}
+        macro = {name: sum(g[name] for g in per_group.values()) / len(per_group)
+                 for name in METRIC_NAMES}
+        return GroupedEvaluation(self._scored(gts, res), macro, per_group)
+
+    def _scored(self, gts: dict[Hashable, list[str]], res: dict[Hashable, list[str]]
+                ) -> CaptionEvaluation:
+        """pycocoevalcap's scorers on tokenised references and candidates."""
         from pycocoevalcap.bleu.bleu import Bleu
         from pycocoevalcap.cider.cider import Cider
         from pycocoevalcap.rouge.rouge import Rouge
 
-        refs, cands = self._validated(references, candidates)
-        self._start_meteor()  # the JVM loads its paraphrase table while we tokenise
-        gts, res = ptb_tokenize(refs), ptb_tokenize(cands)
         bleu, bleu_items = Bleu(4).compute_score(gts, res, verbose=0)
         meteor, meteor_items = self._meteor_score(gts, res)
         rouge, rouge_items = Rouge().compute_score(gts, res)

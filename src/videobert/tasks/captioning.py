@@ -16,8 +16,10 @@ Each row trains the same captioner (``caption_model.CaptionTransformer``) with t
 and seed on the train split's steps, one (input, caption) pair per reference caption, and is
 evaluated on the val split's steps against all of the step's reference captions (``captions``
 in the ground truth, else ``caption``) with the COCO caption evaluation code: BLEU-3, BLEU-4,
-METEOR, ROUGE-L, CIDEr (0-10 scale). Inputs are standardised per dimension with the train
-split's mean and standard deviation. Long steps keep at most ``max_clips`` clips, evenly spaced.
+METEOR, ROUGE-L, CIDEr (0-10 scale), micro (all val steps as one corpus) and macro (the mean
+over val videos of each video's own score), the two averages of YouCook2's leaderboard.
+Inputs are standardised per dimension with the train split's mean and standard deviation.
+Long steps keep at most ``max_clips`` clips, evenly spaced.
 """
 
 from __future__ import annotations
@@ -304,7 +306,7 @@ def to_text(tokenizer: Any, vocab: CaptionVocab, indices: Sequence[int]) -> str:
 class CaptionResult:
     """Figures per row (beam search, and greedy for reference) and example captions."""
 
-    metrics: dict[str, dict[str, float]]  # row -> {"BLEU-3", "BLEU-4", "METEOR", ...}
+    metrics: dict[str, dict[str, float]]  # row -> {"BLEU-3", "BLEU-4", "METEOR", ...}: micro
     greedy_metrics: dict[str, dict[str, float]]
     examples: list[dict[str, Any]]  # {"step", "references", row: caption, ...}
     n_train_steps: int
@@ -315,6 +317,9 @@ class CaptionResult:
     losses: dict[str, list[float]]
     seconds: float
     per_step_cider: dict[str, list[float]] = dataclasses.field(default_factory=dict)  # row -> val
+    # row -> the same figures, macro: each val video's segments scored alone, then averaged
+    macro_metrics: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
+    n_val_videos: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -334,15 +339,20 @@ class CaptionResult:
             f"Captioning on {self.n_val_steps} val steps (captioner trained on "
             f"{self.n_train_pairs} captions of {self.n_train_steps} train steps, "
             f"{self.config['epochs']} epochs, beam {self.config['beam_size']}, "
-            f"seed {self.config['seed']}); CIDEr on the 0-10 scale",
+            f"seed {self.config['seed']}); CIDEr on the 0-10 scale. Micro: every val step "
+            "in one corpus; macro: each val video's steps scored alone, the mean over its "
+            f"{self.n_val_videos} videos (as YouCook2's leaderboard)",
             "",
-            "| input | " + " | ".join(METRIC_NAMES) + " | CIDEr (greedy) |",
-            "|---" * (len(METRIC_NAMES) + 2) + "|",
+            "| input | average | " + " | ".join(METRIC_NAMES) + " | CIDEr (greedy) |",
+            "|---" * (len(METRIC_NAMES) + 3) + "|",
         ]
         for row, figures in self.metrics.items():
-            cells = " | ".join(f"{figures[m]:.3f}" for m in METRIC_NAMES)
-            lines.append(f"| {ROW_NAMES[row]} | {cells} | "
-                         f"{self.greedy_metrics[row]['CIDEr']:.3f} |")
+            averages = [("micro", figures, f"{self.greedy_metrics[row]['CIDEr']:.3f}")]
+            if row in self.macro_metrics:
+                averages.append(("macro", self.macro_metrics[row], "–"))
+            for average, values, greedy in averages:
+                cells = " | ".join(f"{values[m]:.3f}" for m in METRIC_NAMES)
+                lines.append(f"| {ROW_NAMES[row]} | {average} | {cells} | {greedy} |")
         if self.examples:
             lines += ["", "Examples (val):", "",
                       "| step | reference | " + " | ".join(ROW_NAMES[r] for r in self.metrics)
@@ -414,7 +424,8 @@ def evaluate_captioning(
 
     references = {step_key(it.step): references_of(it.step, ground_truth) for it in val_items}
     keys = list(references)
-    metrics, greedy_metrics, losses, captions, per_step = {}, {}, {}, {}, {}
+    videos = {step_key(it.step): it.step.video_id for it in val_items}
+    metrics, greedy_metrics, losses, captions, per_step, macro = {}, {}, {}, {}, {}, {}
     with CaptionScorer() as scorer:
         for row in rows:
             feats = build_row_features(row, clip_feats, vb_feats)
@@ -435,9 +446,10 @@ def evaluate_captioning(
                             config.length_alpha)
             greedy = generate(captioner, val_x, 0, config.max_caption_tokens)
             captions[row] = [to_text(tokenizer, vocab, c) for c in beam]
-            scored = scorer.evaluate(references, dict(zip(keys, captions[row], strict=True)))
-            metrics[row] = scored.corpus
-            per_step[row] = [scored.per_item[k]["CIDEr"] for k in keys]
+            grouped = scorer.evaluate_grouped(
+                references, dict(zip(keys, captions[row], strict=True)), videos)
+            metrics[row], macro[row] = grouped.micro.corpus, grouped.macro
+            per_step[row] = [grouped.micro.per_item[k]["CIDEr"] for k in keys]
             greedy_metrics[row] = scorer.evaluate(references, {
                 k: to_text(tokenizer, vocab, c) for k, c in zip(keys, greedy, strict=True)
             }).corpus
@@ -448,6 +460,7 @@ def evaluate_captioning(
     return CaptionResult(
         metrics, greedy_metrics, examples, n_train, len(pair_caption), len(val_items),
         len(vocab), dataclasses.asdict(config), losses, time.perf_counter() - began, per_step,
+        macro, len(set(videos.values())),
     )
 
 

@@ -69,6 +69,13 @@ class Task:
     needs_features: bool = False
 
 
+def labelled_steps(steps: list[Step], gt: GroundTruth) -> list[Step]:
+    """The steps whose verb and noun are in the ground truth's lists: those that classification
+    scores (YouCook2's lists hold only the most common; zero-shot counts the others)."""
+    verbs, nouns = set(gt.verbs), set(gt.nouns)
+    return [s for s in steps if s.verb in verbs and s.noun in nouns]
+
+
 def zero_shot(data: TaskData, cfg: TaskConfig) -> Outcome:
     from videobert.report import plot_confusion
     from videobert.tasks.zero_shot import evaluate_zero_shot
@@ -98,7 +105,8 @@ def codebook_information(data: TaskData, cfg: TaskConfig) -> Outcome:
     from videobert.diagnostics.codebook_info import codebook_information as measure
 
     gt = data.ground_truth
-    result = measure(data.train, data.val, gt.verbs, gt.nouns, data.model.layout.n_visual)
+    result = measure(labelled_steps(data.train, gt), labelled_steps(data.val, gt), gt.verbs,
+                     gt.nouns, data.model.layout.n_visual)
     return Outcome(result, result.to_dict())
 
 
@@ -106,7 +114,8 @@ def retrieval(data: TaskData, cfg: TaskConfig) -> Outcome:
     from videobert.tasks.retrieval import evaluate_retrieval
 
     result = evaluate_retrieval(data.model, data.tokenizer, data.val, cfg.max_queries,
-                                cfg.batch_size, seed=cfg.seed)
+                                cfg.batch_size, seed=cfg.seed,
+                                relevance=data.ground_truth.relevance)
     return Outcome(result, result.to_dict())
 
 

@@ -1,9 +1,11 @@
 """Text -> video retrieval: for each sentence, rank every video in a gallery.
 
 Queries are the val steps' captions (or narrations); the gallery is the same steps' clip
-sequences. A gallery item is correct for a query when it shows the same action (verb and noun)
-as the query's step: query i's own clips always, and any other step of that action, since their
-captions are the same sentence and no score could tell them apart. Two scores:
+sequences. Query i's own clips are always correct, and, by the ground truth's ``relevance``:
+``action`` (synthetic data): any other step of the same action (verb and noun), since their
+captions are the same sentence and no score could tell them apart; ``caption`` (YouCook2, as
+its leaderboard scores text -> clip retrieval): only the steps whose caption is the very same
+sentence. Two scores:
 - **alignment**: the alignment head's logit on ``[CLS] text [>] video [SEP]`` for every
   (query, gallery) pair, Q x G forward passes in batches (``max_queries`` keeps it small);
 - **embedding**: cosine similarity of mean-pooled hidden states of the text-only input
@@ -99,6 +101,7 @@ class RetrievalResult:
     # per query, for intervals: R@5 hit (0/1) of each score, and a random ranking's R@5
     hits_at_5: dict[str, list[int]] = dataclasses.field(default_factory=dict)
     chance_at_5: list[float] = dataclasses.field(default_factory=list)
+    relevance: str = "action"  # what made a gallery item correct (RELEVANCE)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -108,8 +111,11 @@ class RetrievalResult:
             recalls = " | ".join(f"{m[f'R@{k}']:.3f}" for k in KS)
             return f"{recalls} | {m['median_rank']:.1f}"
 
+        correct = {"action": "the steps of the query's action (verb and noun)",
+                   "caption": "the query's own clip (or one with the same sentence)"}
         return "\n".join([
-            f"Text -> video retrieval: {self.n_queries} queries, gallery of {self.n_gallery}",
+            f"Text -> video retrieval: {self.n_queries} queries, gallery of {self.n_gallery}; "
+            f"correct: {correct[self.relevance]}",
             "",
             "| score | R@1 | R@5 | R@10 | median rank |",
             "|---|---|---|---|---|",
@@ -119,10 +125,26 @@ class RetrievalResult:
         ]) + "\n"
 
 
+RELEVANCE = ("action", "caption")
+
+
 def action_relevance(steps: Sequence[Step]) -> np.ndarray:
     """(Q, G) bool: gallery step g shows the action (verb, noun) of query step q."""
     actions = [(s.verb, s.noun) for s in steps]
     return np.array([[a == b for b in actions] for a in actions], dtype=bool)
+
+
+def caption_relevance(steps: Sequence[Step]) -> np.ndarray:
+    """(Q, G) bool: gallery step g is query step q, or has the very same caption."""
+    captions = [" ".join(s.caption.lower().split()) for s in steps]
+    same = np.array([[a == b for b in captions] for a in captions], dtype=bool)
+    return same | np.eye(len(steps), dtype=bool)
+
+
+def relevance_of(steps: Sequence[Step], relevance: str) -> np.ndarray:
+    if relevance not in RELEVANCE:
+        raise ValueError(f"relevance must be one of {RELEVANCE}, got {relevance!r}")
+    return action_relevance(steps) if relevance == "action" else caption_relevance(steps)
 
 
 def retrieval_figures(similarity: np.ndarray, relevance: np.ndarray) -> dict[str, float]:
@@ -171,8 +193,10 @@ def evaluate_retrieval(
     max_video_words: int = 64,
     seed: int = 0,
     query_field: str = "caption",
+    relevance: str = "action",
 ) -> RetrievalResult:
-    """Both retrieval scores on ``steps`` (query i = caption of step i; correct = same action).
+    """Both retrieval scores on ``steps`` (query i = caption of step i; correct: see
+    ``relevance``, one of ``RELEVANCE``).
 
     With more than ``max_queries`` steps a fixed random subset (``seed``) is both the queries
     and the gallery, so the Q x G alignment passes stay affordable.
@@ -183,21 +207,22 @@ def evaluate_retrieval(
     if max_queries is not None and len(steps) > max_queries:
         keep = np.sort(np.random.default_rng(seed).choice(len(steps), max_queries, replace=False))
         steps = [steps[i] for i in keep]
+    correct = relevance_of(steps, relevance)  # before the passes: a bad value fails at once
     texts, videos = retrieval_queries(tokenizer, steps, max_video_words, query_field)
     model.eval()
     align = alignment_similarity(model, texts, videos, batch_size)
     embed = embedding_similarity(model, texts, videos, batch_size)
-    relevance = action_relevance(steps)
     from videobert.metrics import chance_recall_at_k
     from videobert.metrics.retrieval import retrieval_ranks
 
     return RetrievalResult(
         n_queries=len(texts), n_gallery=len(videos),
-        alignment=retrieval_figures(align, relevance),
-        embedding=retrieval_figures(embed, relevance), chance=chance_figures(relevance),
-        hits_at_5={name: (retrieval_ranks(sim, relevance) <= 5).astype(int).tolist()
+        alignment=retrieval_figures(align, correct),
+        embedding=retrieval_figures(embed, correct), chance=chance_figures(correct),
+        hits_at_5={name: (retrieval_ranks(sim, correct) <= 5).astype(int).tolist()
                    for name, sim in (("alignment", align), ("embedding", embed))},
-        chance_at_5=[chance_recall_at_k(len(videos), 5, int(r)) for r in relevance.sum(1)],
+        chance_at_5=[chance_recall_at_k(len(videos), 5, int(r)) for r in correct.sum(1)],
+        relevance=relevance,
     )
 
 
@@ -215,6 +240,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-video-words", type=int, default=64)
     parser.add_argument("--query", choices=QUERY_FIELDS, default="caption",
                         help="query sentence of a step: its reference caption or its narration")
+    parser.add_argument("--relevance", choices=RELEVANCE,
+                        help="correct gallery items: the query's action, or its own clip and "
+                        "same-sentence ones (default: the ground truth's; YouCook2: caption)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -224,6 +252,7 @@ def run(args: argparse.Namespace) -> int:
     result = evaluate_retrieval(
         data.model, data.tokenizer, data.split(args.split), args.max_queries, args.batch_size,
         args.max_video_words, query_field=args.query,
+        relevance=args.relevance or data.ground_truth.relevance,
     )
     cli_common.write_report(args.out, "retrieval", result.to_dict(), result.to_markdown())
     return 0

@@ -2,7 +2,9 @@
 
 A ground-truth file (the synthetic dataset's ``ground_truth.json``, or any file of that shape) is
 ``{"verbs": [...], "nouns": [...], "videos": {id: {"split": "train"|"val", "steps": [{"verb",
-"noun", "start", "end", "caption", "narrated"}]}}}``. A step's clips are those whose time span
+"noun", "start", "end", "caption", "narrated"}]}}}``, or YouCook2's own annotation file
+(``formats.youcook2``: its splits, a step per segment, verb and noun read from the sentence).
+A step's clips are those whose time span
 ``[i * clip_s, (i + 1) * clip_s)`` overlaps the step's ``[start, end)``; their visual words come
 from the codebook's ``assignments.parquet`` (``video_id``, ``clip``, ``word``).
 """
@@ -18,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from videobert.artifacts.words import DEFAULT_CLIP_SECONDS
+from videobert.formats import FormatError, youcook2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +56,13 @@ class GroundTruth:
     nouns: list[str]
     videos: dict[str, dict]
     path: Path | None = None
+    # What makes a retrieval gallery item correct for a query: "action" (the query step's verb
+    # and noun: synthetic steps of one action share one caption, no score can tell them apart)
+    # or "caption" (its own clip, or one with the very same sentence: YouCook2's protocol).
+    relevance: str = "action"
+    # How the verb and noun lists were made when the file did not give them (YouCook2): the
+    # method, the sizes, and the steps outside them per split (``formats.youcook2``).
+    vocabulary: dict | None = None
 
 
 def read_word_list(path: str | Path) -> list[str]:
@@ -84,8 +94,16 @@ def load_ground_truth(path: str | Path) -> GroundTruth:
         raise ValueError(f"ground truth {path} is not a text (JSON) file: {exc}") from exc
     except json.JSONDecodeError as exc:
         raise ValueError(f"ground truth {path} is not valid JSON: {exc}") from exc
+    relevance = "action"
+    if youcook2.is_annotation_file(data):
+        try:
+            data = youcook2.ground_truth(data, path)
+        except FormatError as exc:
+            raise ValueError(f"ground truth {exc}") from exc
+        relevance = "caption"
     check_ground_truth(data, path)
-    return GroundTruth(list(data["verbs"]), list(data["nouns"]), dict(data["videos"]), path)
+    return GroundTruth(list(data["verbs"]), list(data["nouns"]), dict(data["videos"]), path,
+                       relevance, data.get("vocabulary"))
 
 
 def check_ground_truth(data: object, path: str | Path) -> None:

@@ -271,7 +271,9 @@ class ZeroShotResult:
     def to_markdown(self) -> str:
         lines = [
             f"Zero-shot classification on {self.n_examples} steps ({self.n_verbs} verbs, "
-            f"{self.n_nouns} nouns), template \"{self.template}\"",
+            f"{self.n_nouns} nouns), template \"{self.template}\""
+            + (f"; {self.n_left_out} steps left out (verb or noun not in the lists)"
+               if self.n_left_out else ""),
             "",
             "| method | verb top-1 | verb top-5 | noun top-1 | noun top-5 |",
             "|---|---|---|---|---|",
@@ -395,8 +397,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     cli_common.add_model_data_arguments(parser)
     parser.add_argument("--verbs", type=Path, help="verb list, one per line (default: beside "
-                        "the ground truth, verbs.txt)")
-    parser.add_argument("--nouns", type=Path, help="noun list (default: nouns.txt beside it)")
+                        "the ground truth, verbs.txt, else the ground truth's own verbs)")
+    parser.add_argument("--nouns", type=Path, help="noun list (default: nouns.txt beside it, "
+                        "else the ground truth's nouns)")
     parser.add_argument("--template", default=DEFAULT_TEMPLATE,
                         help="prompt with {verb} and {noun} slots (default: %(default)r)")
     parser.add_argument("--features", type=Path, help="clip features folder for the linear "
@@ -411,8 +414,14 @@ def run(args: argparse.Namespace) -> int:
 
     data = cli_common.load(args)
     gt_dir = Path(args.ground_truth).parent
-    verbs = read_word_list(args.verbs or gt_dir / "verbs.txt")
-    nouns = read_word_list(args.nouns or gt_dir / "nouns.txt")
+
+    def labels(given: Path | None, name: str, own: list[str]) -> list[str]:
+        # a YouCook2 annotation file has no lists beside it: its own come from its sentences
+        path = given or gt_dir / name
+        return read_word_list(path) if given or path.exists() else own
+
+    verbs = labels(args.verbs, "verbs.txt", data.ground_truth.verbs)
+    nouns = labels(args.nouns, "nouns.txt", data.ground_truth.nouns)
     from videobert.artifacts.words import VisualWords
 
     features = (args.features or VisualWords.open(data.words_dir).features_dir
