@@ -352,7 +352,7 @@ def test_corpus_reads_the_augmented_views_of_its_features(tmp_path: Path):
     (view,) = corpus.clip_views()
     assert view.folder.name == "1"
     codebook = Codebook.load(tmp_path / "cb")
-    for vid, x in arrays.items():
+    for vid in arrays:
         seen = normalize_video(np.load(features / "views" / "1" / f"{vid}.npy")
                                .astype(np.float32), codebook.meta.get("normalize", "none"))
         assert np.allclose(view.features[vid], seen, atol=1e-2)
