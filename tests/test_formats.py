@@ -305,3 +305,13 @@ def test_ingest_names_an_unusable_transcripts_file_in_one_line(tmp_path, capsys)
         assert err[-1].startswith("videobert ingest: ") and message in err[-1], err[-1]
         assert str(bad) in err[-1]
     assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_an_unusable_video_list_leaves_no_output_folder(tmp_path, capsys):
+    videos = write_videos(tmp_path / "videos", ["hw1"], seconds=3.0)
+    (tmp_path / "bad.csv").write_text("id,rank\nhw1,1\n")
+    out = tmp_path / "out"
+    assert main(["ingest", str(videos), str(out), "--list", str(tmp_path / "bad.csv"),
+                 "--no-asr", "--no-progress"]) == 1
+    assert "a video list needs a 'video_id' column" in capsys.readouterr().err
+    assert not out.exists()

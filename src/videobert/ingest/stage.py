@@ -230,14 +230,11 @@ def _dataset_key(item: Item, ids: set[str] | dict[str, Any]) -> str | None:
     return None
 
 
-def keep_listed(items: list[Item], video_list: Path, missing_file: Path,
+def keep_listed(items: list[Item], video_list: Path, listed: list[str], missing_file: Path,
                 report: StageReport) -> list[Item]:
-    """The items whose id is in ``video_list``; the listed ids that have no video are written
-    to ``missing_file`` (one per line) and noted, not fatal: a dataset list names far more
-    videos than any one download holds."""
-    from videobert.formats.howto100m import read_video_list
-
-    listed = read_video_list(video_list)
+    """The items whose id is in ``listed`` (read from ``video_list``); the listed ids that have
+    no video are written to ``missing_file`` (one per line) and noted, not fatal: a dataset
+    list names far more videos than any one download holds."""
     wanted = set(listed)
     kept = [item for item in items if item.video and _dataset_key(item, wanted)]
     found = {_dataset_key(item, wanted) for item in kept}
@@ -496,9 +493,14 @@ def run_ingest(
     report = StageReport("ingest")
     items = find_inputs(source, report, recursive)
     dataset = DatasetTranscripts.load(transcripts) if transcripts is not None else None
+    listed = None
+    if video_list is not None:  # read before OUT exists: a bad list leaves nothing behind
+        from videobert.formats.howto100m import read_video_list
+
+        listed = read_video_list(Path(video_list))
     out.mkdir(parents=True, exist_ok=True)
-    if video_list is not None:
-        items = keep_listed(items, Path(video_list), out / "missing.txt", report)
+    if video_list is not None and listed is not None:
+        items = keep_listed(items, Path(video_list), listed, out / "missing.txt", report)
     if dataset is not None:
         attach_transcripts(items, dataset, report)
     previous = _previous_entries(out, config)
