@@ -103,7 +103,7 @@ def forward_only(backbone, config: FeaturesConfig, clips: torch.Tensor,
                  device: torch.device) -> Clock:
     """Preprocess + forward on clips already decoded (the stage's batch size), including the
     copy of the uint8 clips to the device and of the features back."""
-    precision = resolve_precision(config.precision, device)
+    precision = resolve_precision(config.precision, device, config.size)
     with torch.inference_mode(), _autocast(device, precision):
         backbone.forward_features(backbone.preprocess(clips[: config.batch_size]))  # warm up
         _sync(device)
@@ -135,7 +135,7 @@ def throughput(work: Path, config: FeaturesConfig, seconds: float, n_videos: int
     load = os.getloadavg()[0]
     print(f"\n{n} clips ({seconds:.0f} s of 640x360 H.264 in {n_videos} files), {config.backbone} "
           f"{config.size}px, batch {config.batch_size}, {config.workers} decoding worker(s), "
-          f"{resolve_precision(config.precision, device)} on {device}, "
+          f"{resolve_precision(config.precision, device, config.size)} on {device}, "
           f"{torch.get_num_threads()} torch threads; load average {load:.1f}")
     print(f"  decode only (iter_clips, 1 process):  {n / decode.wall:7.2f} clips/s   "
           f"{decode.cpu / n:6.3f} CPU s/clip")
@@ -216,10 +216,10 @@ def table(weights: str | None) -> None:
     for size in (112, 224):
         x = torch.randn(4, 3, CLIP_FRAMES, size, size)
         backbone = build_backbone("i3d", weights=weights, size=size)
-        row = []
+        row, outputs = [], []
         for precision in ("fp32", "bf16"):
             with torch.inference_mode(), _autocast(torch.device("cpu"), precision):
-                backbone.forward_features(x)
+                outputs.append(backbone.forward_features(x).float())
                 n, start = 0, time.perf_counter()
                 with Clock() as clock:
                     while n < 8 or time.perf_counter() - start < 10:
@@ -227,8 +227,10 @@ def table(weights: str | None) -> None:
                         n += len(x)
                 row.append((n / clock.wall, clock.cpu / n))
         (w32, c32), (w16, c16) = row
+        cosine = torch.nn.functional.cosine_similarity(*outputs, dim=1).min().item()
         print(f"  {size} px: fp32 {w32:5.2f} clips/s {c32:6.3f} CPU s/clip   bf16 {w16:5.2f} "
-              f"clips/s {c16:6.3f} CPU s/clip   bf16 speed-up (CPU time) {c32 / c16:.2f}")
+              f"clips/s {c16:6.3f} CPU s/clip   bf16 speed-up (CPU time) {c32 / c16:.2f}   "
+              f"features' cosine bf16 vs fp32 (min) {cosine:.5f}")
 
 
 def main() -> None:

@@ -112,7 +112,8 @@ def test_features_equal_a_direct_forward_pass_in_batches(tmp_path, media, i3d):
     from videobert.ingest.video import iter_clips
 
     seg, out = _segments(tmp_path, media, names=("c",)), tmp_path / "features"
-    run_features(seg, out, _config(batch_size=2), backbone=i3d, progress=False)
+    run_features(seg, out, _config(batch_size=2, precision="fp32"), backbone=i3d,
+                 progress=False)
     clips = np.stack(list(iter_clips(media / "c.mp4", size=SIZE, **GRID)))
     with torch.inference_mode():
         direct = i3d.forward_features(i3d.preprocess(clips)).numpy()
@@ -386,3 +387,14 @@ def test_views_are_extracted_beside_the_plain_features(tmp_path, media, i3d):
     with pytest.raises(ValueError, match="views"):
         run_features(seg, tmp_path / "npy_out", _config(backbone="npy", views=1),
                      npy_dir=out)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_on_a_cpu_is_bf16_only_with_native_bf16_and_small_inputs(monkeypatch,
+                                                                             native):
+    monkeypatch.setattr(extract, "cpu_has_native_bf16", lambda: native)
+    cpu = torch.device("cpu")
+    assert extract.resolve_precision("auto", cpu, 112) == ("bf16" if native else "fp32")
+    assert extract.resolve_precision("auto", cpu, 224) == "fp32"
+    assert extract.resolve_precision("auto", cpu) == "fp32"  # size unknown
+    assert extract.resolve_precision("fp32", cpu, 112) == "fp32"

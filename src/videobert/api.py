@@ -172,7 +172,7 @@ class Pipeline:
         from videobert.features.extract import forward_clips, resolve_precision
 
         device = torch.device(self.device)
-        precision = resolve_precision(self.features.precision, device)
+        precision = resolve_precision(self.features.precision, device, self.features.size)
         size = self.features.batch_size
         rows = [forward_clips(self.backbone, torch.from_numpy(clips[i : i + size]), device,
                               precision) for i in range(0, len(clips), size)]

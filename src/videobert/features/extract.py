@@ -287,15 +287,29 @@ def _finish(out: Path, header: dict[str, Any], jobs: list[VideoJob], mine: list[
 # Precision.
 
 
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """``auto``: bf16 on a CUDA device that supports it; fp32 on CPU. Measured on a 2-core
-    Xeon with AMX (I3D, batch 4): bf16 is ~1.2x faster at 112 px but ~0.9x at 224 px, so CPU
-    users who run small inputs can ask for ``bf16`` explicitly."""
+# bf16 pays on a CPU only with native bf16 arithmetic: on the 2-core Xeon with AVX512-BF16 it
+# is 1.3x faster at 112 px (features' cosine to fp32 >= 0.9998); at 224 px one run measured
+# 0.9x and another 1.24x, so auto stays at fp32 there (docs/benchmarks.md, "Feature extraction").
+BF16_CPU_MAX_SIZE = 112
+
+
+def cpu_has_native_bf16() -> bool:
+    cpu = torch.cpu
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
+
+
+def resolve_precision(precision: str, device: torch.device, size: int | None = None) -> str:
+    """``auto``: bf16 on a CUDA device that supports it, and on a CPU with native bf16
+    arithmetic for inputs of at most ``BF16_CPU_MAX_SIZE`` px (``size``); fp32 otherwise."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision {precision!r}: choose one of {PRECISIONS}")
     if precision != "auto":
         return precision
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return "bf16"
+    if (device.type == "cpu" and size is not None and size <= BF16_CPU_MAX_SIZE
+            and cpu_has_native_bf16()):
         return "bf16"
     return "fp32"
 
@@ -353,7 +367,7 @@ def run_features(
         backbone = build_backbone(config.backbone, config.weights, config.size, str(dev))
     elif backbone.size != config.size:
         raise ValueError(f"backbone takes {backbone.size} px but config.size is {config.size}")
-    precision = resolve_precision(config.precision, dev)
+    precision = resolve_precision(config.precision, dev, config.size)
     header = _header(config, grid, backbone.name, backbone.weights, backbone.dim, config.size,
                      view)
     _check_same_run(out, header)
