@@ -69,3 +69,42 @@ def bootstrap_statistic(
     values = np.array([statistic(idx) for idx in _indices(n, n_resamples, seed)])
     low, high = np.percentile(values, [2.5, 97.5])
     return Interval(float(statistic(np.arange(n))), float(low), float(high))
+
+
+def _ratios(num: np.ndarray, den: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    top, bottom = num[idx].sum(-1), den[idx].sum(-1)
+    return np.divide(top, bottom, out=np.zeros_like(top), where=bottom > 0)  # 0/0 -> 0
+
+
+def bootstrap_ratio(
+    numerators: np.ndarray, denominators: np.ndarray, n_resamples: int = N_RESAMPLES,
+    seed: int = 0,
+) -> Interval:
+    """Interval of sum(numerators) / sum(denominators), resampling the groups (e.g. videos:
+    matches / predicted segments per video is precision; right answers / questions per video
+    is accuracy). Groups, not the items inside them, are what is drawn, so items of one video
+    that succeed or fail together do not narrow the interval. 0 / 0 counts as 0."""
+    num, den = np.asarray(numerators, np.float64), np.asarray(denominators, np.float64)
+    if num.shape != den.shape:
+        raise ValueError(f"numerators and denominators differ in shape: {num.shape} vs "
+                         f"{den.shape}")
+    ratios = _ratios(num, den, _indices(num.size, n_resamples, seed))
+    low, high = np.percentile(ratios, [2.5, 97.5])
+    return Interval(float(_ratios(num, den, np.arange(num.size))), float(low), float(high))
+
+
+def bootstrap_ratio_difference(
+    a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray],
+    n_resamples: int = N_RESAMPLES, seed: int = 0,
+) -> Interval:
+    """Interval of ratio(a) - ratio(b), two ratios (``(numerators, denominators)``) of the
+    same groups, resampled together (paired)."""
+    arrays = [np.asarray(x, np.float64) for x in (*a, *b)]
+    if len({x.shape for x in arrays}) != 1:
+        raise ValueError(f"paired ratios differ in shape: {[x.shape for x in arrays]}")
+    idx = _indices(arrays[0].size, n_resamples, seed)
+    diffs = _ratios(arrays[0], arrays[1], idx) - _ratios(arrays[2], arrays[3], idx)
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    every = np.arange(arrays[0].size)
+    value = _ratios(arrays[0], arrays[1], every) - _ratios(arrays[2], arrays[3], every)
+    return Interval(float(value), float(low), float(high))
