@@ -44,26 +44,17 @@ def world(tmp_path_factory):
     """A tiny model trained on 4 synthetic videos, and an index of two of them."""
     import torch
 
+    from tiny_trained import train_tiny_model
     from videobert.api import Pipeline
     from videobert.index import ClipIndex
-    from videobert.pipeline import PipelinePaths, Stopwatch, run_data_stages, run_pretrain
-    from videobert.settings import load_settings
-    from videobert.synth import generate
 
     root = tmp_path_factory.mktemp("serve")
-    data = generate(root / "data", n_videos=4, seed=0, size=(64, 64), speech=False, workers=1,
-                    progress=False)
-    settings = load_settings("tiny", [
-        "ingest.asr=false", "features.size=32", "codebook.k=4", "codebook.depth=1",
-        "train.steps=4", "train.batch_size=2", "train.eval_every=0", "train.save_every=0"])
-    paths = PipelinePaths(root)
+    model_dir, data = train_tiny_model(root)
+    save_untrained_captioner(model_dir)
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        run_data_stages(data / "manifest.jsonl", paths, settings, Stopwatch())
-        run_pretrain(paths.corpus, paths.run("full"), settings.pretrain(), Stopwatch())
-        save_untrained_captioner(paths.run("full") / "model")
-        pipeline = Pipeline.from_pretrained(paths.run("full") / "model", device="cpu")
+        pipeline = Pipeline.from_pretrained(model_dir, device="cpu")
         videos = sorted((data / "videos").glob("*.mp4"))
         index = ClipIndex.open(root / "index", create=True)
         index.add(pipeline, videos[:2])

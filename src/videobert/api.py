@@ -5,6 +5,8 @@
     pipe.classify("cooking.mp4", verbs=["cut", "fry"], nouns=["egg", "onion"], window=3.0)
     pipe.storyboard("fry the egg").words        # visual words the model imagines
     pipe.caption("cooking.mp4", window=3.0)     # needs MODEL/captioner (make demo saves one)
+    pipe.summarize("cooking.mp4").steps         # key steps: span, caption, representative clip
+    pipe.qa("cooking.mp4", "what is being cut?", choices=["egg", "onion"]).answer
     pipe.embed(text="fry the egg"), pipe.embed(video="cooking.mp4")
 
 A ``video`` is a file path, an open PyAV container (its file is read), or clips already decoded
@@ -84,6 +86,33 @@ class Caption:
     start: float  # seconds
     end: float
     text: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Summary:
+    """A video's key steps (``tasks.summarize.KeyStep``: span, caption, representative clip)
+    with each step's thumbnail (the middle frame of its representative clip)."""
+
+    steps: list[Any]
+    duration: float  # seconds
+    thumbnails: list[np.ndarray] = dataclasses.field(default_factory=list, repr=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    """Answers to one question, best first, with probabilities (a softmax over the choices
+    given; without choices, each word's probability in its ``[MASK]`` slot), and the stretch
+    of video they were read from."""
+
+    question: str
+    kind: str  # tasks.qa.KINDS
+    answers: list[tuple[str, float]]
+    start: float
+    end: float
+
+    @property
+    def answer(self) -> str:
+        return self.answers[0][0]
 
 
 def clip_spans(n: int, clip_seconds: float, window: float | None) -> list[tuple[int, int]]:
@@ -226,35 +255,95 @@ class Pipeline:
         """A sentence for the whole video (``window=None``) or for each stretch of ``window``
         seconds, from the captioner kept in the model folder (``MODEL/captioner``, which
         ``videobert evaluate --save-captioner`` and ``make demo`` write)."""
+        self._load_captioner()  # before decoding: a model without one fails at once
+        vw = video if isinstance(video, VideoWords) else self.clip_words(video)
+        spans = clip_spans(len(vw.words), vw.clip_seconds, window)
+        texts = self._caption_spans(vw, spans)
+        return [Caption(*vw.span(lo, hi), text) for (lo, hi), text in zip(spans, texts,
+                                                                           strict=True)]
+
+    def _load_captioner(self) -> Any:
         from videobert.tasks.captioner import CAPTIONER_DIR, SavedCaptioner
-        from videobert.tasks.captioning import SAVED_ROW, generate, to_text
-        from videobert.tasks.captioning import videobert_feature_sequences as states
-        from videobert.tasks.inputs import Clips, evenly_spaced
 
         if self._captioner is None:
             self._captioner = SavedCaptioner.load(self.model_dir / CAPTIONER_DIR, self.device)
-        cap = self._captioner
-        if cap.row != SAVED_ROW:
-            raise ValueError(f"the saved captioner reads {cap.row!r}, not {SAVED_ROW!r}")
-        vw = video if isinstance(video, VideoWords) else self.clip_words(video)
+        return self._captioner
+
+    def _caption_spans(self, vw: VideoWords, spans: Sequence[tuple[int, int]]) -> list[str]:
+        from videobert.tasks.captioner import caption_spans
+
         if vw.raw_features is None:
             raise ValueError("caption needs the clips' features: pass a video, or the "
                              "VideoWords that clip_words(video) returns")
-        spans = clip_spans(len(vw.words), vw.clip_seconds, window)
-        limit = int(cap.settings["max_clips"])
-        items, clip_rows = [], []
-        for lo, hi in spans:  # at most max_clips clips, evenly spaced, as in training
-            idx = lo + evenly_spaced(hi - lo + 1, limit)
-            features = None if vw.features is None else vw.features[idx]
-            items.append(Clips(tuple(int(w) for w in vw.words[idx]), features))
-            clip_rows.append(vw.raw_features[idx].astype(np.float32))
-        vb = states(self.model, self.tokenizer, items, cap.template, progress=False)
-        inputs = cap.standardise([np.concatenate([v, c], axis=1)
-                                  for v, c in zip(vb, clip_rows, strict=True)])
-        out = generate(cap.model, inputs, int(cap.settings["beam_size"]),
-                       int(cap.settings["max_caption_tokens"]), float(cap.settings["length_alpha"]))
-        return [Caption(*vw.span(lo, hi), to_text(self.tokenizer, cap.vocab, c))
-                for (lo, hi), c in zip(spans, out, strict=True)]
+        return caption_spans(self._load_captioner(), self.model, self.tokenizer, vw.words,
+                             vw.features, vw.raw_features, spans)
+
+    def summarize(self, video: Video | VideoWords, max_steps: int | None = None,
+                  penalty: float | None = None, verbs: Sequence[str] | None = None,
+                  nouns: Sequence[str] | None = None) -> Summary:
+        """The key steps of a video (``tasks.summarize``): where the model's clip embeddings
+        change, each captioned by MODEL/captioner, or, without one, "VERB the NOUN" from
+        zero-shot classification over ``verbs`` and ``nouns``."""
+        from videobert.tasks.summarize import (
+            DEFAULT_PENALTY,
+            SummarizeConfig,
+            summarize_clips,
+            zero_shot_captioner,
+        )
+
+        if not self.can_caption and not (verbs and nouns):
+            raise ValueError(f"{self.model_dir} has no captioner (MODEL/captioner): pass "
+                             "verbs and nouns to caption the key steps zero-shot")
+        vw = video if isinstance(video, VideoWords) else self.clip_words(video)
+        clips = vw.clips()
+        if self.can_caption:
+            def caption(spans):
+                return self._caption_spans(vw, spans)
+        else:
+            caption = zero_shot_captioner(self.model, self.tokenizer, clips, verbs, nouns)
+        config = SummarizeConfig(penalty=DEFAULT_PENALTY if penalty is None else penalty,
+                                 max_steps=max_steps)
+        duration = len(vw.words) * vw.clip_seconds
+        steps = summarize_clips(self.model, self.tokenizer, clips, vw.clip_seconds, caption,
+                                config, duration)
+        thumbs = [] if vw.thumbnails is None else [vw.thumbnails[s.frame_clip] for s in steps]
+        return Summary(steps, duration, thumbs)
+
+    def qa(self, video: Video | VideoWords, question: str,
+           choices: Sequence[str] | None = None, top_k: int = 5,
+           verbs: Sequence[str] | None = None) -> Answer:
+        """Answer "what is being cut?", "what is done to the tomato?" or "what comes after
+        you cut the tomato?" (``tasks.qa``): the most likely of ``choices`` (for the last
+        kind, each "VERB the NOUN"), or without choices the most likely words (fill-in).
+        ``verbs``: the verbs a participle may be of (default: undo the suffix rules)."""
+        from videobert.tasks.qa import (
+            choice_scores,
+            fill_in,
+            parse_question,
+            reading,
+            with_choices,
+        )
+        from videobert.tasks.summarize import SummarizeConfig, segment_video
+
+        q = parse_question(question, verbs, self.tokenizer)
+        vw = video if isinstance(video, VideoWords) else self.clip_words(video)
+        clips = vw.clips()
+        spans = (segment_video(self.model, self.tokenizer, clips, SummarizeConfig())[0]
+                 if q.kind == "next" else None)
+        read = reading(self.model, self.tokenizer, q, clips, spans)
+        if choices:
+            scores = choice_scores(self.model, [with_choices(self.tokenizer, q, read.cloze,
+                                                             choices)])[0]
+            answers = _ranked(list(choices), scores, len(choices))
+        else:
+            words = fill_in(self.model, self.tokenizer, [read.cloze], top_k)[0]
+            if q.kind == "next":  # pairs of the top verbs and nouns, by joint probability
+                pairs = [(f"{v} the {n}", pv * pn) for v, pv in words["verb"]
+                         for n, pn in words["noun"]]
+                answers = sorted(pairs, key=lambda a: -a[1])[:top_k]
+            else:
+                answers = words[q.kind]
+        return Answer(question, q.kind, answers, *vw.span(read.first_clip, read.last_clip))
 
     def storyboard(self, text: str, n_words: int = 8) -> Any:
         """The visual words the model predicts after "now let me show you how to TEXT"

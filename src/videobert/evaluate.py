@@ -237,7 +237,7 @@ def run_evaluate(
         return result
 
     data = TaskData(run_dir / "model", model, tokenizer, codebook_dir, gt, train, val,
-                    video_words, features, out)
+                    video_words, features, out, words.clip_seconds, clip_inputs)
     outcomes = {}
     for task in TASKS.values():
         if task.needs_features and features is None:
@@ -272,7 +272,7 @@ def run_evaluate(
         [p.name for p in outcomes["zero_shot"].pictures], figures["text_to_video"]["generations"],
         diagnostics_markdown(zero_shot, outcomes["modality_reliance"].result,
                              outcomes["codebook_information"].result, pretraining),
-        noun_probe)
+        noun_probe, outcomes["summarisation"].result, outcomes["video_qa"].result)
     with atomic_path(out / "README.md") as tmp:
         tmp.write_text(md)
     _LOG.info(f"report written to {out} in {time.perf_counter() - began:.0f} s")

@@ -87,6 +87,20 @@ def plot_confusion(cm: np.ndarray, labels: list[str], title: str, path: Path) ->
 # Markdown
 
 
+def interval_cell(ci: Any) -> str:
+    """A figure and its interval in a table cell: ``0.452 [0.34, 0.56]``."""
+    return f"{ci.value:.3f} [{ci.low:.2f}, {ci.high:.2f}]"
+
+
+def verdict(gap: Any) -> str:
+    """How a paired difference's 95% interval reads: above, below or no different from 0."""
+    if gap.low > 0:
+        return "above"
+    if gap.high < 0:
+        return "below"
+    return "no different from (the interval holds 0)"
+
+
 def bars_markdown(bars: list[Any]) -> str:
     lines = ["| bar | ours | needed | result | figures |", "|---|---:|---:|---|---|"]
     for b in bars:
@@ -163,7 +177,8 @@ def ground_truth_markdown(vocabulary: dict[str, Any] | None) -> str:
 
 def render_markdown(figures, zero_shot, retrieval, forecast, captioning, data_size, bars,
                     has_curves, has_overview, confusion_names,
-                    generations, diagnostics: str = "", noun_probe=None) -> str:
+                    generations, diagnostics: str = "", noun_probe=None,
+                    summaries=None, qa=None) -> str:
     ft = figures["finetune"]
     parts = [
         "# VideoBERT evaluation report\n",
@@ -178,6 +193,10 @@ def render_markdown(figures, zero_shot, retrieval, forecast, captioning, data_si
         "\n## Text -> video retrieval\n", retrieval.to_markdown(),
         "\n## Text -> video generation (does the storyboard show the named noun?)\n",
         noun_probe.to_markdown() if noun_probe is not None else "not scored (no features)\n",
+        "\n## Summarisation (key steps against the ground truth)\n",
+        summaries.to_markdown() if summaries is not None else "not run\n",
+        "\n## Video QA (multiple choice and fill-in)\n",
+        qa.to_markdown() if qa is not None else "not run\n",
         "\n## Forecasting\n", forecast.to_markdown(),
         f"\n## Fine-tuning ({ft['label']} classifier on the pretrained model)\n",
         table([{"split": k, **{m: ft[k].get(m, float("nan")) for m in FINETUNE_COLUMNS}}
@@ -203,7 +222,52 @@ def summary_tables(report_dir: str | Path) -> str:
     for line in (Path(report_dir) / "README.md").read_text().splitlines():
         if line.startswith("## "):
             keep = line[3:].startswith(("Quality bars", "Zero-shot", "Diagnostics", "Captioning",
-                                        "Text -> video", "Pretraining data size"))
+                                        "Text -> video", "Summarisation", "Video QA",
+                                        "Pretraining data size"))
         if keep:
             out.append(line)
     return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# One video's summary (`videobert summarize`)
+
+
+def summary_markdown(title: str, steps: list[Any], duration: float,
+                     frames: list[str | None]) -> str:
+    """A table of key steps: span, caption, alignment, thumbnail (a file beside the page)."""
+    lines = [f"# Key steps of {title}\n", f"{len(steps)} steps in {duration:.1f} s.\n",
+             "| # | time | caption | alignment | frame |", "|---:|---|---|---:|---|"]
+    for i, (step, frame) in enumerate(zip(steps, frames, strict=True), 1):
+        picture = f"![step {i}]({frame})" if frame else "–"
+        lines.append(f"| {i} | {step.start:.1f}-{step.end:.1f} s | {step.caption} | "
+                     f"{step.alignment:.2f} | {picture} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_summary(summary: Any, out: Path, title: str) -> Path:
+    """``out/summary.md``, ``out/summary.json`` and ``out/frames/step_NN.jpg``; the page."""
+    import dataclasses
+
+    from PIL import Image
+
+    from videobert.io import atomic_path, write_json
+
+    frames: list[str | None] = []
+    (out / "frames").mkdir(parents=True, exist_ok=True)
+    for i in range(1, len(summary.steps) + 1):
+        if i > len(summary.thumbnails):
+            frames.append(None)
+            continue
+        name = f"frames/step_{i:02d}.jpg"
+        with atomic_path(out / name) as tmp:
+            Image.fromarray(summary.thumbnails[i - 1]).save(tmp, format="JPEG", quality=90)
+        frames.append(name)
+    write_json(out / "summary.json", {
+        "video": title, "duration": summary.duration,
+        "steps": [{**dataclasses.asdict(s), "frame": f}
+                  for s, f in zip(summary.steps, frames, strict=True)]})
+    page = out / "summary.md"
+    with atomic_path(page) as tmp:
+        tmp.write_text(summary_markdown(title, summary.steps, summary.duration, frames))
+    return page

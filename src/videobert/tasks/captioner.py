@@ -68,3 +68,40 @@ class SavedCaptioner:
 
     def standardise(self, sequences: Sequence[np.ndarray]) -> list[np.ndarray]:
         return [((s - self.mean) / self.std).astype(np.float32) for s in sequences]
+
+
+def caption_spans(
+    captioner: SavedCaptioner,
+    model: Any,
+    tokenizer: Any,
+    words: np.ndarray,
+    features: np.ndarray | None,
+    raw_features: np.ndarray,
+    spans: Sequence[tuple[int, int]],
+) -> list[str]:
+    """A sentence for each ``(first, last)`` clip span of one video.
+
+    ``words``: each clip's visual word; ``features``: the normalised clip features the model
+    reads beside them (None for a model that reads words only); ``raw_features``: the
+    backbone's features as the features stage stores them (the captioner's own input).
+    """
+    from videobert.tasks.captioning import SAVED_ROW, generate, to_text
+    from videobert.tasks.captioning import videobert_feature_sequences as states
+    from videobert.tasks.inputs import Clips, evenly_spaced
+
+    if captioner.row != SAVED_ROW:
+        raise ValueError(f"the saved captioner reads {captioner.row!r}, not {SAVED_ROW!r}")
+    limit = int(captioner.settings["max_clips"])
+    items, clip_rows = [], []
+    for lo, hi in spans:  # at most max_clips clips, evenly spaced, as in training
+        idx = lo + evenly_spaced(hi - lo + 1, limit)
+        items.append(Clips(tuple(int(w) for w in words[idx]),
+                           None if features is None else features[idx]))
+        clip_rows.append(np.asarray(raw_features[idx], np.float32))
+    vb = states(model, tokenizer, items, captioner.template, progress=False)
+    inputs = captioner.standardise([np.concatenate([v, c], axis=1)
+                                    for v, c in zip(vb, clip_rows, strict=True)])
+    settings = captioner.settings
+    out = generate(captioner.model, inputs, int(settings["beam_size"]),
+                   int(settings["max_caption_tokens"]), float(settings["length_alpha"]))
+    return [to_text(tokenizer, captioner.vocab, c) for c in out]

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from videobert.artifacts.words import DEFAULT_CLIP_SECONDS
 from videobert.tasks.steps import GroundTruth, Step
 from videobert.vocab import PROMPT
 
@@ -38,6 +39,10 @@ class TaskConfig:
     # keep the captioning task's VideoBERT + clip captioner in MODEL/captioner, for
     # Pipeline.caption (replaces one that is there)
     save_captioner: bool = False
+    # summaries: penalty per segment, re-chosen on the train videos unless tune is off
+    summary_penalty: float = 1.15
+    summary_tune: bool = True
+    qa_choices: int = 4
 
 
 @dataclasses.dataclass
@@ -52,6 +57,9 @@ class TaskData:
     video_words: dict[str, np.ndarray]
     features_dir: Path | None
     out: Path  # where pictures go
+    clip_seconds: float = DEFAULT_CLIP_SECONDS
+    # each video's normalised clip features, for a model that reads them (None otherwise)
+    clip_features: dict[str, np.ndarray] | None = None
 
 
 @dataclasses.dataclass
@@ -206,6 +214,60 @@ def finetune(data: TaskData, cfg: TaskConfig) -> Outcome:
     return Outcome(classifier, figures)
 
 
+def _videos(data: TaskData, split: str) -> list:
+    from videobert.tasks.summarize import load_videos
+
+    return load_videos(data.ground_truth, data.video_words, data.clip_seconds, split,
+                       data.clip_features, data.features_dir)
+
+
+def summarisation(data: TaskData, cfg: TaskConfig) -> Outcome:
+    """Key steps of the val videos against their steps, beside evenly spaced segments;
+    captions from MODEL/captioner when the captioning task kept one, else zero-shot."""
+    from videobert.tasks.captioner import CAPTIONER_DIR, SavedCaptioner, caption_spans
+    from videobert.tasks.summarize import (
+        SummarizeConfig,
+        evaluate_summaries,
+        zero_shot_captioner,
+    )
+
+    train, val = _videos(data, "train"), _videos(data, "val")
+    saved = data.model_dir / CAPTIONER_DIR
+    gt = data.ground_truth
+    if (saved / "config.json").is_file() and data.features_dir is not None:
+        captioner = SavedCaptioner.load(saved, cfg.device)
+        source = f"the captioner in {CAPTIONER_DIR}/"
+
+        def captions_of(video):
+            return lambda spans: caption_spans(captioner, data.model, data.tokenizer,
+                                               np.asarray(video.clips.words),
+                                               video.clips.features, video.raw_features, spans)
+    else:
+        source = "zero-shot classification (\"VERB the NOUN\")"
+
+        def captions_of(video):
+            return zero_shot_captioner(data.model, data.tokenizer, video.clips, gt.verbs,
+                                       gt.nouns)
+    result = evaluate_summaries(data.model, data.tokenizer, train, val, data.clip_seconds,
+                                captions_of, source, SummarizeConfig(penalty=cfg.summary_penalty),
+                                tune=cfg.summary_tune)
+    return Outcome(result, result.to_dict())
+
+
+def video_qa(data: TaskData, cfg: TaskConfig) -> Outcome:
+    """Generated questions about the val videos, with and without the video."""
+    from videobert.tasks.qa import evaluate_qa, make_questions
+    from videobert.tasks.summarize import SummarizeConfig
+
+    gt = data.ground_truth
+    val = _videos(data, "val")
+    items = make_questions(val, gt.verbs, gt.nouns, cfg.qa_choices, cfg.seed)
+    result = evaluate_qa(data.model, data.tokenizer, val, items,
+                         SummarizeConfig(penalty=cfg.summary_penalty), cfg.qa_choices,
+                         cfg.seed, cfg.batch_size)
+    return Outcome(result, result.to_dict())
+
+
 # In the order evaluate runs them (and the report lists them).
 TASKS: dict[str, Task] = {t.name: t for t in (
     Task("zero_shot", "zero-shot", zero_shot),
@@ -215,5 +277,7 @@ TASKS: dict[str, Task] = {t.name: t for t in (
     Task("text_to_video", "text->video", text_to_video),
     Task("forecasting", "forecasting", forecasting),
     Task("captioning", "captioning", captioning, needs_features=True),
+    Task("summarisation", "summarisation", summarisation),
+    Task("video_qa", "video QA", video_qa),
     Task("finetune", "fine-tuning", finetune),
 )}

@@ -50,16 +50,16 @@ class Template:
     parts: tuple[tuple[int, ...] | str, ...]  # token-id chunks and slot names, in order
 
     @classmethod
-    def parse(cls, text: str, tokenizer: Any) -> Template:
+    def parse(cls, text: str, tokenizer: Any, slots: Sequence[str] = SLOT_NAMES) -> Template:
         found = re.findall(r"\{(\w+)\}", text)
-        if sorted(found) != sorted(SLOT_NAMES):
+        if sorted(found) != sorted(slots):
+            wanted = " and ".join(f"{{{name}}}" for name in slots)
             raise ValueError(
-                f"template {text!r} must contain {{verb}} and {{noun}} exactly once each"
-                f" (found {found})"
+                f"template {text!r} must contain {wanted} exactly once each (found {found})"
             )
         parts: list[tuple[int, ...] | str] = []
         for chunk in re.split(r"(\{\w+\})", text):
-            if chunk in ("{verb}", "{noun}"):
+            if chunk[1:-1] in slots and chunk == f"{{{chunk[1:-1]}}}":
                 parts.append(chunk[1:-1])
             elif chunk.strip():
                 parts.append(tuple(inputs.encode_text(tokenizer, chunk)))
@@ -92,15 +92,28 @@ def build_prompt(
     [SEP]``. Slots are filled with ``[MASK]``: ``verb_width`` for the verb, ``noun_width`` for
     the noun.
     """
-    text, where = template.text_ids(layout, {"verb": verb_width, "noun": noun_width})
+    example, where = cloze_example(template, layout, {"verb": verb_width, "noun": noun_width},
+                                   video_words)
+    return example, where["verb"], where["noun"]
+
+
+def cloze_example(
+    template: Template,
+    layout: VocabLayout,
+    widths: dict[str, int],
+    video_words: Sequence[int] | inputs.Clips | None,
+) -> tuple[inputs.Example, dict[str, list[int]]]:
+    """``[CLS] template [>] video [SEP]`` (``[CLS] template [SEP]`` without video) with
+    ``widths[slot]`` ``[MASK]``s in each slot, and each slot's positions in the sequence (the
+    example's ``slots``: all of them, in order)."""
+    text, where = template.text_ids(layout, widths)
     if video_words is None:
         example = inputs.text_sequence(layout, text)
     else:
         example = inputs.clips_sequence(layout, text, inputs.as_clips(video_words))
-    verb_pos = [p + 1 for p in where["verb"]]  # +1 for [CLS]
-    noun_pos = [p + 1 for p in where["noun"]]
-    example.slots = sorted(verb_pos + noun_pos)
-    return example, verb_pos, noun_pos
+    where = {slot: [p + 1 for p in pos] for slot, pos in where.items()}  # +1 for [CLS]
+    example.slots = sorted(p for pos in where.values() for p in pos)
+    return example, where
 
 
 def candidate_pieces(tokenizer: Any, words: Sequence[str], what: str) -> list[list[int]]:
@@ -302,8 +315,9 @@ class ZeroShotResult:
     def _cell(self, row: ZeroShotRow, key: str) -> str:
         if row.method not in self.hits:
             return f"{getattr(row, key):.3f}"
-        ci = self.interval(row.method, key)
-        return f"{ci.value:.3f} [{ci.low:.2f}, {ci.high:.2f}]"
+        from videobert.report import interval_cell
+
+        return interval_cell(self.interval(row.method, key))
 
 
 FIGURES = ("verb_top1", "verb_top5", "noun_top1", "noun_top5")
