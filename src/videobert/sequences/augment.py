@@ -49,14 +49,12 @@ def augment_text(
         return ids, types, labels
     groups = word_groups(ids, continuation)
     n_groups = int(groups[-1]) + 1 if ids.size else 0
-    eligible = np.zeros(n_groups, bool)
-    text_word = maskable(ids, layout) & (types == 0)
-    eligible[groups[text_word]] = True
+    text_groups = np.zeros(n_groups, bool)
+    text_groups[groups[maskable(ids, layout) & (types == 0)]] = True
+    eligible = text_groups.copy()
     eligible[groups[labels != IGNORE_INDEX]] = False  # targets and their pieces stay as masked
     draw = rng.random(n_groups)
     drop = eligible & (draw < config.word_dropout)
-    text_groups = np.zeros(n_groups, bool)
-    text_groups[groups[text_word]] = True
     if text_groups.any() and not (text_groups & ~drop).any():  # keep a word: still a sentence
         drop[int(np.flatnonzero(text_groups)[0])] = False
     replace = eligible & ~drop & (draw < config.word_dropout + config.word_replace)
