@@ -20,6 +20,8 @@ from videobert.pipeline import (
     banner,
     run_data_stages,
     run_pretrain,
+    run_pretrains_side_by_side,
+    side_by_side_possible,
 )
 
 
@@ -81,17 +83,24 @@ def run(args: argparse.Namespace) -> int:
     reports = run_data_stages(data / "manifest.jsonl", paths, full, watch)
 
     runs = {"full corpus": paths.run("full")}
-    run_pretrain(paths.corpus, runs["full corpus"], settings.pretrain(), watch,
-                 "pretrain (train split)")
     extra = {}
-    if not args.no_data_size:
+    if args.no_data_size:
+        run_pretrain(paths.corpus, runs["full corpus"], settings.pretrain(), watch,
+                     "pretrain (train split)")
+    else:
         half_corpus = out / "corpus_half"
         half = dataclasses.replace(settings.corpus, videos=str(half_list))
         watch.run("corpus (half of the train split)",
                   lambda: run_corpus(paths.segments, paths.codebook, half_corpus, half))
         extra["half corpus"] = paths.run("half")
-        run_pretrain(half_corpus, extra["half corpus"], settings.pretrain(), watch,
-                     "pretrain (half of the train split)")
+        jobs = [(paths.corpus, runs["full corpus"]), (half_corpus, extra["half corpus"])]
+        if side_by_side_possible():
+            run_pretrains_side_by_side(*jobs, settings.pretrain(), watch,
+                                       "pretrain (train split, and half of it beside)")
+        else:
+            run_pretrain(*jobs[0], settings.pretrain(), watch, "pretrain (train split)")
+            run_pretrain(*jobs[1], settings.pretrain(), watch,
+                         "pretrain (half of the train split)")
 
     report_dir = out / "report"
     watch.run("evaluate", lambda: run_evaluate(

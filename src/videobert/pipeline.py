@@ -6,6 +6,7 @@ a re-run skips what is already complete and a killed run resumes where it stoppe
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -113,3 +114,70 @@ def run_pretrain(corpus: Path, run_dir: Path, config: Any, watch: Stopwatch,
     from videobert.train.loop import pretrain
 
     return watch.run(stage, lambda: pretrain(corpus, run_dir, config, resume=True))
+
+
+def usable_cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def side_by_side_possible() -> bool:
+    """Two independent CPU pretrainings finish sooner side by side, each on half the cores,
+    than one after the other on all of them: a small model's matrices are too small to keep
+    two threads busy (tiny preset on 2 cores: 43 s for both against 58 s,
+    ``bench/demo_pretrain.py``). On a GPU they run one after the other."""
+    import torch
+
+    return not torch.cuda.is_available() and usable_cpus() >= 2
+
+
+def _pretrain_in_child(corpus: Path, run_dir: Path, config: Any, threads: int,
+                       log_path: Path) -> None:
+    import contextlib
+
+    import torch
+
+    from videobert.train.loop import pretrain
+
+    torch.set_num_threads(threads)
+    with open(log_path, "a") as log, contextlib.redirect_stdout(log), \
+            contextlib.redirect_stderr(log):
+        pretrain(corpus, run_dir, config, resume=True)
+
+
+def run_pretrains_side_by_side(
+    first: tuple[Path, Path], second: tuple[Path, Path], config: Any, watch: Stopwatch,
+    stage: str,
+) -> None:
+    """Pretrain ``(corpus, run_dir)`` ``first`` here and ``second`` in a child process at the
+    same time, each with half the CPU threads, both resuming. The child's progress goes to
+    ``second``'s ``pretrain.log``; if it fails, this raises with the end of that log."""
+    import multiprocessing
+
+    import torch
+
+    def both() -> None:
+        threads = max(1, usable_cpus() // 2)
+        log_path = second[1] / "pretrain.log"
+        second[1].mkdir(parents=True, exist_ok=True)
+        child = multiprocessing.get_context("spawn").Process(
+            target=_pretrain_in_child, args=(*second, config, threads, log_path))
+        child.start()
+        print(f"[demo] {second[1]} pretrains beside it in process {child.pid} "
+              f"(its log: {log_path})", flush=True)
+        previous = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            from videobert.train.loop import pretrain
+
+            pretrain(first[0], first[1], config, resume=True)
+        finally:
+            torch.set_num_threads(previous)
+            child.join()
+        if child.exitcode != 0:
+            tail = "".join(log_path.read_text(errors="replace").splitlines(True)[-20:])
+            raise RuntimeError(f"pretraining {second[1]} failed (exit {child.exitcode}); the "
+                               f"end of {log_path}:\n{tail}")
+
+    watch.run(stage, both)
