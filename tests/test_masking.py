@@ -271,6 +271,33 @@ def test_aligned_joint_examples_mask_one_side_or_both_as_configured(corpus):
     assert both["both"] > 0.15 * sum(both.values())  # BERT-style: both sides can be masked
 
 
+def test_video_side_examples_mask_the_configured_share_of_visual_words(corpus):
+    joint = {"text_prob": 0, "video_prob": 0, "joint_prob": 1, "negative_prob": 0,
+             "joint_text_side": 0, "joint_video_side": 1}
+
+    def masked_share(config: SequenceConfig) -> float:
+        ds = PretrainDataset(corpus, corpus.video_ids, config, seed=0)
+        hits = total = 0
+        for i in range(len(ds)):
+            ex = ds.example(i)
+            video = ex.token_type_ids == 1
+            video &= L.is_visual(np.where(ex.mlm_labels != IGNORE_INDEX, ex.mlm_labels,
+                                          ex.input_ids))
+            hits += int((ex.mlm_labels[video] != IGNORE_INDEX).sum())
+            total += int(video.sum())
+        return hits / total
+
+    assert masked_share(SequenceConfig(**joint, video_side_mask_prob=1.0)) == 1.0
+    low = masked_share(SequenceConfig(**joint, video_side_mask_prob=0.15))
+    assert 0.1 < low < 0.4  # at least one word per example: a little above 15%
+    # the default is BERT's 15%: the examples of a default config are those of 0.15
+    default = PretrainDataset(corpus, corpus.video_ids, SequenceConfig(**joint), seed=0)
+    same = PretrainDataset(corpus, corpus.video_ids,
+                           SequenceConfig(**joint, video_side_mask_prob=0.15), seed=0)
+    for i in range(len(default)):
+        assert (default.example(i).input_ids == same.example(i).input_ids).all()
+
+
 @pytest.mark.parametrize("bad", [
     {"joint_prob": 1.5}, {"negative_prob": -0.1}, {"max_stride": 0},
     {"joint_text_side": 0.8, "joint_video_side": 0.4}, {"max_len": 4},

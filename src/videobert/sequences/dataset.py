@@ -70,6 +70,9 @@ class SequenceConfig:
     # Words masked in a text-side example: high, so the sentence's own words cannot give the
     # missing ones away (a small corpus is memorised) and the video has to.
     text_side_mask_prob: float = 0.5
+    # Visual words masked in a video-side example; at 1.0 the whole video is masked and the
+    # text is all the model has: the text -> video query (storyboards).
+    video_side_mask_prob: float = 0.15
     # share of training examples whose clips come from a random augmented view (visual words and
     # features; features.views extracts them); 0 = the plain clips only
     view_prob: float = 0.0
@@ -259,6 +262,8 @@ class PretrainDataset:
         self.negatives_from_epoch = 0  # the trainer sets it from data.negative_start
         self.text_side_masking = dataclasses.replace(
             config.masking, mask_prob=config.text_side_mask_prob)
+        self.video_side_masking = dataclasses.replace(
+            config.masking, mask_prob=config.video_side_mask_prob)
 
     def __len__(self) -> int:
         n = len(self.segment_ids)
@@ -365,7 +370,7 @@ class PretrainDataset:
                 if side < self.config.joint_text_side:
                     allowed, masking = types == 0, self.text_side_masking
                 elif side < self.config.joint_text_side + self.config.joint_video_side:
-                    allowed = types == 1
+                    allowed, masking = types == 1, self.video_side_masking
             ids, labels = mask_tokens(ids, L, rng, masking, allowed, self.continuation)
         else:
             labels = np.full_like(ids, IGNORE_INDEX)
