@@ -27,7 +27,10 @@ from videobert.tasks.retrieval import (
     chance_figures,
     embedding_similarity,
     evaluate_retrieval,
+    likelihood_similarity,
+    masked_halves,
     query_text,
+    word_starts,
 )
 from videobert.tasks.steps import Step
 
@@ -89,6 +92,58 @@ def test_rigged_alignment_retrieves_perfectly_and_chance_is_reported():
     assert "| alignment head | 1.000 |" in result.to_markdown()
 
 
+def test_sentences_are_masked_in_two_halves_of_whole_words():
+    assert masked_halves([True, True, False, True]) == [[0, 3], [1, 2]]
+    assert masked_halves([True, False]) == [[0, 1]]  # one word: one pass
+    assert masked_halves([]) == []
+    tok = make_tokenizer()
+    ids = tok.encode("cut the onion", add_special_tokens=False)
+    assert tok.convert_ids_to_tokens(ids) == ["cut", "the", "on", "##ion"]
+    assert masked_halves(word_starts(tok, ids)) == [[0, 2, 3], [1]]  # "on ##ion" together
+
+
+def test_likelihood_equals_one_pair_at_a_time():
+    tok = make_tokenizer()
+    layout = make_layout(tok)
+    model = make_model(layout).eval()
+    texts = [tok.encode(t, add_special_tokens=False) for t in ("cut the onion", "whisk")]
+    videos = [[1], [4, 4, 9, 2, 0], [11, 3]]
+    fast = likelihood_similarity(model, tok, texts, videos, batch_size=2, progress=False)
+    slow = np.zeros((len(texts), len(videos)))
+    with torch.no_grad():
+        for q, text in enumerate(texts):
+            for g, video in enumerate(videos):
+                for half in masked_halves(word_starts(tok, text)):
+                    masked = [layout.mask_id if i in half else t for i, t in enumerate(text)]
+                    ex = inputs.joint_sequence(layout, masked, inputs.visual_tokens(layout, video))
+                    hidden = model(torch.tensor([ex.ids]), torch.tensor([ex.types])).hidden_states
+                    logp = torch.log_softmax(model.token_logits(hidden)[0, :, :layout.n_text], -1)
+                    slow[q, g] += sum(float(logp[1 + i, text[i]]) for i in half)
+    np.testing.assert_allclose(fast, slow, atol=1e-4)
+    assert np.ptp(fast[0]) > 0  # the score does depend on the video
+
+
+def test_rigged_likelihood_retrieves_perfectly():
+    tok = make_tokenizer()
+    layout = make_layout(tok)
+    piece = {w: tok.encode(w, add_special_tokens=False)[0] for w in (*VERBS, *NOUNS)}
+
+    def logits_fn(ids):  # the video's first word a names the action: its verb and noun likely
+        out = torch.zeros(*ids.shape, layout.size)
+        for b, row in enumerate(ids.tolist()):
+            visual = [t - layout.visual_offset for t in row if t >= layout.visual_offset]
+            if visual and visual[0] < 4 * len(NOUNS):
+                action = visual[0]
+                out[b, :, piece[VERBS[action // 4]]] = 10.0
+                out[b, :, piece[NOUNS[action % 4]]] = 10.0
+        return out
+
+    result = evaluate_retrieval(Rigged(layout, logits_fn=logits_fn), tok, _steps(10),
+                                batch_size=4)
+    assert result.likelihood["R@1"] == 1.0
+    assert "| masked-LM likelihood of the sentence | 1.000 |" in result.to_markdown()
+
+
 def test_steps_of_the_same_action_count_as_correct():
     steps = _steps(3)
     steps.append(steps[1])
@@ -129,6 +184,7 @@ def test_cli_writes_the_report(world, tmp_path):
     assert figures["n_queries"] == 6
     for key in ("R@1", "R@5", "R@10", "median_rank"):
         assert key in figures["alignment"] and key in figures["embedding"]
+        assert key in figures["likelihood"]
     assert figures["alignment"]["R@10"] == 1.0  # a gallery of 6: everything is in the top 10
     assert main(["retrieval", "--model", str(folder), "--ground-truth", str(world.ground_truth),
                  "--out", str(out), "--query", "narration", "--max-queries", "4"]) == 0

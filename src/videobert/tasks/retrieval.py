@@ -9,7 +9,13 @@ sentence. Two scores:
 - **alignment**: the alignment head's logit on ``[CLS] text [>] video [SEP]`` for every
   (query, gallery) pair, Q x G forward passes in batches (``max_queries`` keeps it small);
 - **embedding**: cosine similarity of mean-pooled hidden states of the text-only input
-  ``[CLS] text [SEP]`` and the video-only input ``[CLS] [>] video [SEP]`` (Q + G passes).
+  ``[CLS] text [SEP]`` and the video-only input ``[CLS] [>] video [SEP]`` (Q + G passes);
+- **likelihood**: how well the video predicts the sentence under the masked-LM, the objective
+  the model was trained on: the sentence's words are masked in two halves (every other word,
+  then the rest, a word's WordPieces together, so each pass masks half the text as pretraining's
+  text-side examples do) and the log-probabilities of its tokens are summed, with the gallery
+  video (words and clip features) in view. The text-only prior of a sentence is the same for
+  every video, so ranking by this sum ranks by how much the video adds. 2 x Q x G passes.
 Figures: R@1, R@5, R@10 and median rank from ``videobert.metrics.retrieval_metrics``, with
 those of a random ranking (chance R@k averaged over queries; for the rank, the median over
 queries of each query's chance median rank, which depends on its number of correct items).
@@ -23,12 +29,25 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import torch
 from tqdm.auto import tqdm
 
 from videobert.tasks import inputs
 from videobert.tasks.steps import Step
 
 KS = (1, 5, 10)
+
+
+def distinct_sentences(texts: Sequence[Sequence[int]]) -> list[tuple[int, ...]]:
+    """Steps of one action often share a caption: each distinct sentence is scored once."""
+    return list(dict.fromkeys(tuple(t) for t in texts))
+
+
+def per_query(rows: np.ndarray, distinct: list[tuple[int, ...]],
+              texts: Sequence[Sequence[int]]) -> np.ndarray:
+    """The (distinct sentence, G) rows back in query order: (Q, G)."""
+    index = {text: i for i, text in enumerate(distinct)}
+    return rows[[index[tuple(t)] for t in texts]]
 
 
 def alignment_similarity(
@@ -41,8 +60,7 @@ def alignment_similarity(
     """(Q, G) alignment logits of every (text ids, video words) pair, batched over pairs."""
     layout = model.layout
     clips = [inputs.as_clips(v) for v in videos]
-    # Steps of one action often share a caption: score each distinct sentence once.
-    distinct = list(dict.fromkeys(tuple(t) for t in texts))
+    distinct = distinct_sentences(texts)
     G = len(videos)
     flat = np.empty(len(distinct) * G, dtype=np.float32)  # pair p = (query p // G, video p % G)
     # Full batches across query boundaries; pairs are built one batch at a time (low memory).
@@ -54,9 +72,7 @@ def alignment_similarity(
                      for p in range(start, stop)]
             flat[start:stop] = inputs.alignment_scores(model, pairs, batch_size)
             bar.update(stop - start)
-    rows = flat.reshape(len(distinct), G)
-    index = {text: i for i, text in enumerate(distinct)}
-    return rows[[index[tuple(t)] for t in texts]]
+    return per_query(flat.reshape(len(distinct), G), distinct, texts)
 
 
 def alignment_similarity_naive(
@@ -70,6 +86,56 @@ def alignment_similarity_naive(
             pair = inputs.clips_sequence(layout, text, inputs.as_clips(video))
             scores[q, g] = inputs.alignment_scores(model, [pair], 1)[0]
     return scores
+
+
+def word_starts(tokenizer: Any, ids: Sequence[int]) -> list[bool]:
+    """True where a WordPiece begins a word (not a ``##`` continuation)."""
+    return [not str(t).startswith("##") for t in tokenizer.convert_ids_to_tokens(list(ids))]
+
+
+def masked_halves(starts: Sequence[bool]) -> list[list[int]]:
+    """Text positions (0-based) of the two passes: the even-numbered words, then the odd;
+    a word's pieces stay together. A one-word sentence has one pass."""
+    word = -1
+    halves: list[list[int]] = [[], []]
+    for i, start in enumerate(starts):
+        word += bool(start) or i == 0
+        halves[word % 2].append(i)
+    return [h for h in halves if h]
+
+
+@torch.no_grad()
+def likelihood_similarity(
+    model: Any,
+    tokenizer: Any,
+    texts: Sequence[Sequence[int]],
+    videos: Sequence[Sequence[int] | inputs.Clips],
+    batch_size: int = 64,
+    progress: bool = True,
+) -> np.ndarray:
+    """(Q, G) summed log-probability of each query's tokens with each video in view (the
+    **likelihood** score above)."""
+    clips, distinct = [inputs.as_clips(v) for v in videos], distinct_sentences(texts)
+    scores = np.zeros((len(distinct), len(clips)), dtype=np.float64)
+    passes = [(q, half) for q, text in enumerate(distinct)
+              for half in masked_halves(word_starts(tokenizer, text))]
+    with tqdm(total=len(passes) * len(clips), desc="likelihood retrieval", unit="pair",
+              disable=not progress) as bar:
+        for q, half in passes:
+            text = list(distinct[q])
+            masked = [model.layout.mask_id if i in half else t for i, t in enumerate(text)]
+            targets = torch.tensor([text[i] for i in half])
+            sequences = []
+            for video in clips:
+                example = inputs.clips_sequence(model.layout, masked, video)
+                example.slots = [1 + i for i in half]  # after [CLS]
+                sequences.append(example)
+            logits = inputs.slot_logits(model, sequences, batch_size)[..., :model.layout.n_text]
+            logp = torch.log_softmax(logits, -1)  # (G, S, n_text)
+            picked = logp.gather(-1, targets.expand(len(clips), -1)[..., None])[..., 0]
+            scores[q] += picked.sum(-1).double().numpy()
+            bar.update(len(clips))
+    return per_query(scores, distinct, texts)
 
 
 def embedding_similarity(
@@ -97,6 +163,7 @@ class RetrievalResult:
     n_gallery: int
     alignment: dict[str, float]  # R@1, R@5, R@10, median rank (from retrieval_metrics)
     embedding: dict[str, float]
+    likelihood: dict[str, float]
     chance: dict[str, float]  # R@k and median rank of a random ranking of this gallery
     # per query, for intervals: R@5 hit (0/1) of each score, and a random ranking's R@5
     hits_at_5: dict[str, list[int]] = dataclasses.field(default_factory=dict)
@@ -121,6 +188,7 @@ class RetrievalResult:
             "|---|---|---|---|---|",
             f"| alignment head | {cells(self.alignment)} |",
             f"| embedding cosine | {cells(self.embedding)} |",
+            f"| masked-LM likelihood of the sentence | {cells(self.likelihood)} |",
             f"| chance | {cells(self.chance)} |",
         ]) + "\n"
 
@@ -212,15 +280,18 @@ def evaluate_retrieval(
     model.eval()
     align = alignment_similarity(model, texts, videos, batch_size)
     embed = embedding_similarity(model, texts, videos, batch_size)
+    likely = likelihood_similarity(model, tokenizer, texts, videos, batch_size)
     from videobert.metrics import chance_recall_at_k
     from videobert.metrics.retrieval import retrieval_ranks
 
     return RetrievalResult(
         n_queries=len(texts), n_gallery=len(videos),
         alignment=retrieval_figures(align, correct),
-        embedding=retrieval_figures(embed, correct), chance=chance_figures(correct),
+        embedding=retrieval_figures(embed, correct),
+        likelihood=retrieval_figures(likely, correct), chance=chance_figures(correct),
         hits_at_5={name: (retrieval_ranks(sim, correct) <= 5).astype(int).tolist()
-                   for name, sim in (("alignment", align), ("embedding", embed))},
+                   for name, sim in (("alignment", align), ("embedding", embed),
+                                     ("likelihood", likely))},
         chance_at_5=[chance_recall_at_k(len(videos), 5, int(r)) for r in correct.sum(1)],
         relevance=relevance,
     )
