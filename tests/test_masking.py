@@ -100,7 +100,9 @@ def check_layout(ex, max_len: int) -> None:
         assert split == 1 and ex.alignment_label == NO_ALIGNMENT
     else:
         assert split > 1, "joint examples keep some text"
-        assert ex.alignment_label in (0.0, 1.0)
+        video_masked = (ex.mlm_labels[split + 1 : -1] != IGNORE_INDEX).all()
+        # an aligned pair whose whole video is masked has nothing to align: no target
+        assert ex.alignment_label in ((0.0, 1.0) if not video_masked else (NO_ALIGNMENT,))
         if ex.alignment_label == 0.0:
             assert (ex.mlm_labels == IGNORE_INDEX).all(), "negatives are not masked"
 
@@ -116,7 +118,8 @@ def test_examples_have_the_contract_layout(corpus, max_len):
             ex = train.example(i, epoch)
             check_layout(ex, max_len)
             seen.add((ex.task, ex.alignment_label))
-    assert seen == {(TEXT_ONLY, -1.0), (VIDEO_ONLY, -1.0), (JOINT, 0.0), (JOINT, 1.0)}
+    assert seen == {(TEXT_ONLY, -1.0), (VIDEO_ONLY, -1.0), (JOINT, 0.0), (JOINT, 1.0),
+                    (JOINT, -1.0)}
     held_out = PretrainDataset(corpus, corpus.video_ids[:2], config, seed=3, mode="eval")
     kinds = [held_out.example(i) for i in range(8)]
     assert [(e.task, e.alignment_label) for e in kinds[:4]] == [
@@ -292,6 +295,12 @@ def test_video_side_examples_mask_the_configured_share_of_visual_words(corpus):
     assert 0.1 < low < 0.4  # at least one word per example: a little above 15%
     # by default the whole video: the text -> video query
     assert masked_share(SequenceConfig(**joint)) == 1.0
+    # such a pair has no clip in view: no alignment target (the text-side ones keep theirs)
+    whole = PretrainDataset(corpus, corpus.video_ids, SequenceConfig(**joint), seed=0)
+    assert {whole.example(i).alignment_label for i in range(len(whole))} == {NO_ALIGNMENT}
+    text_side = PretrainDataset(corpus, corpus.video_ids, SequenceConfig(
+        **{**joint, "joint_text_side": 1, "joint_video_side": 0}), seed=0)
+    assert {text_side.example(i).alignment_label for i in range(len(text_side))} == {1.0}
 
 
 @pytest.mark.parametrize("bad", [
@@ -308,6 +317,7 @@ def test_negatives_start_at_the_configured_epoch(corpus):
     ds = PretrainDataset(corpus, corpus.video_ids, config, seed=0)
     ds.negatives_from_epoch = 2
     labels = {e: {ds.example(i, e).alignment_label for i in range(len(ds))} for e in range(4)}
+    labels = {e: found - {NO_ALIGNMENT} for e, found in labels.items()}  # whole-video masked
     assert labels[0] == labels[1] == {1.0}
     assert labels[2] == labels[3] == {0.0, 1.0}
     held_out = PretrainDataset(corpus, corpus.video_ids, config, seed=0, mode="eval")

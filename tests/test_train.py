@@ -78,12 +78,13 @@ def test_schedule_warms_up_then_decays():
 
 
 def test_pretrain_lowers_every_held_out_loss_and_saves_a_model(corpus_dir, tmp_path):
-    # Alignment is the slowest objective to take off; weight it so that it does in 120 steps.
-    config = tiny("train.steps=120", "train.batch_size=32", "train.loss_weights.alignment=4",
-                  "data.joint_prob=1.0", "train.log_every=20", "train.save_every=60")
+    # Alignment is the slowest objective to take off (a quarter of the aligned pairs mask
+    # their whole video, and those have no alignment target); weighted, it does in 240 steps.
+    config = tiny("train.steps=240", "train.batch_size=32", "train.loss_weights.alignment=4",
+                  "data.joint_prob=1.0", "train.log_every=40", "train.save_every=120")
     result = pretrain(corpus_dir, tmp_path / "run", config, save_tokenizer=False)
     first, last = result.evals[0], result.evals[-1]
-    assert first["step"] == 0 and last["step"] == 120
+    assert first["step"] == 0 and last["step"] == 240
     for name in OBJECTIVES:
         assert last[f"eval/{name}"] < first[f"eval/{name}"] - 0.05, (name, first, last)
     assert last["eval/alignment_acc"] > max(0.7, first["eval/alignment_acc"])
@@ -91,17 +92,17 @@ def test_pretrain_lowers_every_held_out_loss_and_saves_a_model(corpus_dir, tmp_p
     run = tmp_path / "run"
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     train_records = [r for r in records if "loss" in r]
-    assert [r["step"] for r in train_records] == [20, 40, 60, 80, 100, 120]
+    assert [r["step"] for r in train_records] == [40, 80, 120, 160, 200, 240]
     for key in ("loss/text", "loss/video", "loss/joint", "loss/alignment", "lr", "tokens_per_s",
                 "memory_mb", "grad_norm"):
         assert key in train_records[-1]
     assert (run / "config.yaml").exists()
     assert [p.name for p in list_checkpoints(run / "checkpoints")] == [
-        "step-00000060", "step-00000120"]
+        "step-00000120", "step-00000240"]
 
     loaded = VideoBert.from_pretrained(run / "model")
     assert loaded.layout == LAYOUT
-    state = torch.load(run / "checkpoints" / "step-00000120" / "state.pt", weights_only=False)
+    state = torch.load(run / "checkpoints" / "step-00000240" / "state.pt", weights_only=False)
     for name, tensor in loaded.state_dict().items():
         assert torch.equal(tensor, state["model"][name]), name
 

@@ -39,6 +39,7 @@ import torch
 from videobert.artifacts.corpus import ClipView, Corpus, Segment
 from videobert.sequences.augment import TextAugmentConfig, augment_text
 from videobert.sequences.masking import IGNORE_INDEX, MaskingConfig, mask_tokens
+from videobert.vocab import VocabLayout
 
 TEXT_ONLY, VIDEO_ONLY, JOINT = 0, 1, 2
 TASK_NAMES = ("text", "video", "joint")
@@ -102,6 +103,14 @@ class Example:
     # (T, F) float16: each visible visual token's clip feature, zero elsewhere (masked visual
     # tokens too: their feature would give the word away). None: the model reads words only.
     clip_features: np.ndarray | None = None
+
+
+def _no_clip_in_view(ids: np.ndarray, types: np.ndarray, labels: np.ndarray,
+                     layout: VocabLayout) -> bool:
+    """True when every visual word of the example is a masked target."""
+    targets = labels != IGNORE_INDEX
+    visual = (types == 1) & layout.is_visual(np.where(targets, labels, ids))
+    return bool(visual.any() and targets[visual].all())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -379,6 +388,8 @@ class PretrainDataset:
         if task != VIDEO_ONLY and self.mode == "train":
             ids, types, labels = augment_text(ids, types, labels, L, rng, self.config.augment,
                                               self.continuation)
+        if task == JOINT and label == 1.0 and _no_clip_in_view(ids, types, labels, L):
+            label = NO_ALIGNMENT  # a whole-video-masked pair: nothing to align the text with
         features = None
         if self.clip_features is not None and task != TEXT_ONLY:
             table = (self.clip_features if view is None else view.features)[clips.video_id]
