@@ -177,3 +177,16 @@ def test_the_cosine_schedule_warms_up_then_decays_to_its_floor():
     assert values[-1] == pytest.approx(0.1)
     with pytest.raises(ValueError, match="linear | cosine"):
         lr_factor(5, 2, 10, "step")
+
+
+def test_side_by_side_pretraining_reports_a_failed_child(corpus_dir, tmp_path):
+    from videobert.pipeline import Stopwatch, run_pretrains_side_by_side
+
+    config = tiny("train.steps=2", "train.eval_every=2", "train.save_every=2")
+    missing, threads = tmp_path / "no-corpus", torch.get_num_threads()
+    failed = r"(?s)pretraining .*half failed .*no-corpus/meta.json: missing"  # the child's error
+    with pytest.raises(RuntimeError, match=failed):
+        run_pretrains_side_by_side((corpus_dir, tmp_path / "full"), (missing, tmp_path / "half"),
+                                   config, Stopwatch(), "both")
+    assert (tmp_path / "full" / "model" / "config.json").is_file()  # the other one finished
+    assert torch.get_num_threads() == threads  # restored for what runs next

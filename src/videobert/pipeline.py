@@ -125,7 +125,7 @@ def usable_cpus() -> int:
 def side_by_side_possible() -> bool:
     """Two independent CPU pretrainings finish sooner side by side, each on half the cores,
     than one after the other on all of them: a small model's matrices are too small to keep
-    two threads busy (tiny preset on 2 cores: 43 s for both against 58 s,
+    two threads busy (tiny preset, 750 steps on 2 cores: 87 s for both against 108 s,
     ``bench/demo_pretrain.py``). On a GPU they run one after the other."""
     import torch
 
@@ -135,6 +135,7 @@ def side_by_side_possible() -> bool:
 def _pretrain_in_child(corpus: Path, run_dir: Path, config: Any, threads: int,
                        log_path: Path) -> None:
     import contextlib
+    import traceback
 
     import torch
 
@@ -143,7 +144,11 @@ def _pretrain_in_child(corpus: Path, run_dir: Path, config: Any, threads: int,
     torch.set_num_threads(threads)
     with open(log_path, "a") as log, contextlib.redirect_stdout(log), \
             contextlib.redirect_stderr(log):
-        pretrain(corpus, run_dir, config, resume=True)
+        try:
+            pretrain(corpus, run_dir, config, resume=True)
+        except BaseException:
+            traceback.print_exc()  # into the log, whose end the parent quotes
+            raise
 
 
 def run_pretrains_side_by_side(
@@ -172,6 +177,9 @@ def run_pretrains_side_by_side(
             from videobert.train.loop import pretrain
 
             pretrain(first[0], first[1], config, resume=True)
+        except BaseException:
+            child.terminate()  # not minutes of waiting for it: a rerun resumes it
+            raise
         finally:
             torch.set_num_threads(previous)
             child.join()
