@@ -27,6 +27,7 @@ from videobert.tasks.retrieval import (
     chance_figures,
     embedding_similarity,
     evaluate_retrieval,
+    idf_weights,
     likelihood_similarity,
     masked_halves,
     query_text,
@@ -106,10 +107,12 @@ def test_likelihood_equals_one_pair_at_a_time():
     tok = make_tokenizer()
     layout = make_layout(tok)
     model = make_model(layout).eval()
-    texts = [tok.encode(t, add_special_tokens=False) for t in ("cut the onion", "whisk")]
+    texts = [tok.encode(t, add_special_tokens=False) for t in ("cut the onion", "whisk the")]
     videos = [[1], [4, 4, 9, 2, 0], [11, 3]]
     fast = likelihood_similarity(model, tok, texts, videos, batch_size=2, progress=False)
     slow = np.zeros((len(texts), len(videos)))
+    # "the" is in both sentences: weight log(2/2) = 0; every other token log(2/1)
+    weight = {t: 0.0 if t == ID["the"] else np.log(2) for text in texts for t in text}
     with torch.no_grad():
         for q, text in enumerate(texts):
             for g, video in enumerate(videos):
@@ -118,9 +121,17 @@ def test_likelihood_equals_one_pair_at_a_time():
                     ex = inputs.joint_sequence(layout, masked, inputs.visual_tokens(layout, video))
                     hidden = model(torch.tensor([ex.ids]), torch.tensor([ex.types])).hidden_states
                     logp = torch.log_softmax(model.token_logits(hidden)[0, :, :layout.n_text], -1)
-                    slow[q, g] += sum(float(logp[1 + i, text[i]]) for i in half)
+                    slow[q, g] += sum(weight[text[i]] * float(logp[1 + i, text[i]])
+                                      for i in half)
     np.testing.assert_allclose(fast, slow, atol=1e-4)
     assert np.ptp(fast[0]) > 0  # the score does depend on the video
+
+
+def test_idf_weights_leave_out_the_tokens_every_sentence_has():
+    w = idf_weights([[1, 2], [1, 3], [1, 3]])
+    np.testing.assert_allclose(w[0], [0.0, np.log(3)])
+    np.testing.assert_allclose(w[1], [0.0, np.log(3 / 2)])
+    assert idf_weights([[5, 6], [5, 6]])[0].tolist() == [1.0, 1.0]  # nothing tells them apart
 
 
 def test_rigged_likelihood_retrieves_perfectly():

@@ -14,8 +14,11 @@ sentence. Two scores:
   the model was trained on: the sentence's words are masked in two halves (every other word,
   then the rest, a word's WordPieces together, so each pass masks half the text as pretraining's
   text-side examples do) and the log-probabilities of its tokens are summed, with the gallery
-  video (words and clip features) in view. The text-only prior of a sentence is the same for
-  every video, so ranking by this sum ranks by how much the video adds. 2 x Q x G passes.
+  video (words and clip features) in view, each token weighted by its inverse document
+  frequency over the query sentences (``log(N / df)``: a token every sentence has, such as
+  "the", tells no video from another and gets 0; a sentence of such tokens only keeps weight
+  1 on each). The text-only prior of a sentence is the same for every video, so ranking by
+  this sum ranks by how much the video adds. 2 x Q x G passes.
 Figures: R@1, R@5, R@10 and median rank from ``videobert.metrics.retrieval_metrics``, with
 those of a random ranking (chance R@k averaged over queries; for the rank, the median over
 queries of each query's chance median rank, which depends on its number of correct items).
@@ -93,6 +96,19 @@ def word_starts(tokenizer: Any, ids: Sequence[int]) -> list[bool]:
     return [not str(t).startswith("##") for t in tokenizer.convert_ids_to_tokens(list(ids))]
 
 
+def idf_weights(sentences: Sequence[Sequence[int]]) -> list[np.ndarray]:
+    """Per sentence, each token's ``log(N / df)`` over the N sentences (df: how many contain
+    it); a sentence whose tokens are all in every sentence gets weight 1 throughout."""
+    from collections import Counter
+
+    df = Counter(t for s in sentences for t in set(s))
+    out = []
+    for sentence in sentences:
+        w = np.array([np.log(len(sentences) / df[t]) for t in sentence])
+        out.append(w if w.any() else np.ones(len(sentence)))
+    return out
+
+
 def masked_halves(starts: Sequence[bool]) -> list[list[int]]:
     """Text positions (0-based) of the two passes: the even-numbered words, then the odd;
     a word's pieces stay together. A one-word sentence has one pass."""
@@ -113,9 +129,10 @@ def likelihood_similarity(
     batch_size: int = 64,
     progress: bool = True,
 ) -> np.ndarray:
-    """(Q, G) summed log-probability of each query's tokens with each video in view (the
-    **likelihood** score above)."""
+    """(Q, G) IDF-weighted log-probability of each query's tokens with each video in view
+    (the **likelihood** score above)."""
     clips, distinct = [inputs.as_clips(v) for v in videos], distinct_sentences(texts)
+    weights = idf_weights(distinct)
     scores = np.zeros((len(distinct), len(clips)), dtype=np.float64)
     passes = [(q, half) for q, text in enumerate(distinct)
               for half in masked_halves(word_starts(tokenizer, text))]
@@ -133,7 +150,7 @@ def likelihood_similarity(
             logits = inputs.slot_logits(model, sequences, batch_size)[..., :model.layout.n_text]
             logp = torch.log_softmax(logits, -1)  # (G, S, n_text)
             picked = logp.gather(-1, targets.expand(len(clips), -1)[..., None])[..., 0]
-            scores[q] += picked.sum(-1).double().numpy()
+            scores[q] += picked.double().numpy() @ weights[q][half]
             bar.update(len(clips))
     return per_query(scores, distinct, texts)
 
