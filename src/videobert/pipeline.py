@@ -6,13 +6,13 @@ a re-run skips what is already complete and a killed run resumes where it stoppe
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from videobert.io import StageReport
+from videobert.visual_words.hkmeans import usable_cpus
 
 
 @dataclasses.dataclass
@@ -114,12 +114,6 @@ def run_pretrain(corpus: Path, run_dir: Path, config: Any, watch: Stopwatch,
     from videobert.train.loop import pretrain
 
     return watch.run(stage, lambda: pretrain(corpus, run_dir, config, resume=True))
-
-
-def usable_cpus() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def side_by_side_possible() -> bool:
