@@ -19,6 +19,8 @@ from test_tasks_fixtures import (
     make_model,
     make_tokenizer,
 )
+from videobert.sequences.dataset import tokenizer_continuations
+from videobert.sequences.masking import word_groups
 from videobert.tasks import inputs
 from videobert.tasks.retrieval import (
     action_relevance,
@@ -31,7 +33,6 @@ from videobert.tasks.retrieval import (
     likelihood_similarity,
     masked_halves,
     query_text,
-    word_starts,
 )
 from videobert.tasks.steps import Step
 
@@ -94,13 +95,14 @@ def test_rigged_alignment_retrieves_perfectly_and_chance_is_reported():
 
 
 def test_sentences_are_masked_in_two_halves_of_whole_words():
-    assert masked_halves([True, True, False, True]) == [[0, 3], [1, 2]]
-    assert masked_halves([True, False]) == [[0, 1]]  # one word: one pass
+    assert masked_halves([0, 1, 1, 2]) == [[0, 3], [1, 2]]
+    assert masked_halves([0, 0]) == [[0, 1]]  # one word: one pass
     assert masked_halves([]) == []
     tok = make_tokenizer()
     ids = tok.encode("cut the onion", add_special_tokens=False)
     assert tok.convert_ids_to_tokens(ids) == ["cut", "the", "on", "##ion"]
-    assert masked_halves(word_starts(tok, ids)) == [[0, 2, 3], [1]]  # "on ##ion" together
+    groups = word_groups(np.array(ids), tokenizer_continuations(tok, make_layout(tok).n_text))
+    assert masked_halves(groups) == [[0, 2, 3], [1]]  # "on ##ion" together
 
 
 def test_likelihood_equals_one_pair_at_a_time():
@@ -116,7 +118,8 @@ def test_likelihood_equals_one_pair_at_a_time():
     with torch.no_grad():
         for q, text in enumerate(texts):
             for g, video in enumerate(videos):
-                for half in masked_halves(word_starts(tok, text)):
+                continuation = tokenizer_continuations(tok, layout.n_text)
+                for half in masked_halves(word_groups(np.array(text), continuation)):
                     masked = [layout.mask_id if i in half else t for i, t in enumerate(text)]
                     ex = inputs.joint_sequence(layout, masked, inputs.visual_tokens(layout, video))
                     hidden = model(torch.tensor([ex.ids]), torch.tensor([ex.types])).hidden_states

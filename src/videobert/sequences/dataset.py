@@ -221,12 +221,17 @@ def _continuations(source: str, n_text: int) -> np.ndarray | None:
     try:
         from videobert.sequences.tokenizer import load_tokenizer
 
-        tokens = load_tokenizer(source).convert_ids_to_tokens(list(range(n_text)))
+        table = tokenizer_continuations(load_tokenizer(source), n_text)
     except (OSError, ValueError):
         return None
-    table = np.array([str(t).startswith("##") for t in tokens], bool)
     table.flags.writeable = False  # shared between datasets
     return table
+
+
+def tokenizer_continuations(tokenizer, n_text: int) -> np.ndarray:
+    """Bool per text id below ``n_text``: True for WordPiece continuations ("##ing")."""
+    tokens = tokenizer.convert_ids_to_tokens(list(range(n_text)))
+    return np.array([str(t).startswith("##") for t in tokens], bool)
 
 
 class PretrainDataset:

@@ -5,7 +5,7 @@ sequences. Query i's own clips are always correct, and, by the ground truth's ``
 ``action`` (synthetic data): any other step of the same action (verb and noun), since their
 captions are the same sentence and no score could tell them apart; ``caption`` (YouCook2, as
 its leaderboard scores text -> clip retrieval): only the steps whose caption is the very same
-sentence. Two scores:
+sentence. Three scores:
 - **alignment**: the alignment head's logit on ``[CLS] text [>] video [SEP]`` for every
   (query, gallery) pair, Q x G forward passes in batches (``max_queries`` keeps it small);
 - **embedding**: cosine similarity of mean-pooled hidden states of the text-only input
@@ -91,11 +91,6 @@ def alignment_similarity_naive(
     return scores
 
 
-def word_starts(tokenizer: Any, ids: Sequence[int]) -> list[bool]:
-    """True where a WordPiece begins a word (not a ``##`` continuation)."""
-    return [not str(t).startswith("##") for t in tokenizer.convert_ids_to_tokens(list(ids))]
-
-
 def idf_weights(sentences: Sequence[Sequence[int]]) -> list[np.ndarray]:
     """Per sentence, each token's ``log(N / df)`` over the N sentences (df: how many contain
     it); a sentence whose tokens are all in every sentence gets weight 1 throughout."""
@@ -109,14 +104,11 @@ def idf_weights(sentences: Sequence[Sequence[int]]) -> list[np.ndarray]:
     return out
 
 
-def masked_halves(starts: Sequence[bool]) -> list[list[int]]:
+def masked_halves(groups: np.ndarray) -> list[list[int]]:
     """Text positions (0-based) of the two passes: the even-numbered words, then the odd;
-    a word's pieces stay together. A one-word sentence has one pass."""
-    word = -1
-    halves: list[list[int]] = [[], []]
-    for i, start in enumerate(starts):
-        word += bool(start) or i == 0
-        halves[word % 2].append(i)
+    ``groups`` is each position's word (``masking.word_groups``), so a word's pieces stay
+    together. A one-word sentence has one pass."""
+    halves = [np.flatnonzero(np.asarray(groups) % 2 == k).tolist() for k in (0, 1)]
     return [h for h in halves if h]
 
 
@@ -131,11 +123,15 @@ def likelihood_similarity(
 ) -> np.ndarray:
     """(Q, G) IDF-weighted log-probability of each query's tokens with each video in view
     (the **likelihood** score above)."""
+    from videobert.sequences.dataset import tokenizer_continuations
+    from videobert.sequences.masking import word_groups
+
     clips, distinct = [inputs.as_clips(v) for v in videos], distinct_sentences(texts)
     weights = idf_weights(distinct)
     scores = np.zeros((len(distinct), len(clips)), dtype=np.float64)
+    continuation = tokenizer_continuations(tokenizer, model.layout.n_text)
     passes = [(q, half) for q, text in enumerate(distinct)
-              for half in masked_halves(word_starts(tokenizer, text))]
+              for half in masked_halves(word_groups(np.asarray(text, np.int64), continuation))]
     with tqdm(total=len(passes) * len(clips), desc="likelihood retrieval", unit="pair",
               disable=not progress) as bar:
         for q, half in passes:
