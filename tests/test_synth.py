@@ -17,8 +17,9 @@ from videobert.ingest.video import iter_clips, probe
 from videobert.synth import NOUNS, VERBS, SynthError, generate, plan_dataset
 from videobert.synth import audio as synth_audio
 from videobert.synth import dataset as synth_dataset
+from videobert.synth.mp4 import write_mp4
 from videobert.synth.narration import FILLERS, JITTER, TEMPLATES
-from videobert.synth.scene import Scene
+from videobert.synth.scene import Scene, render_frames
 from videobert.synth.verbs import pose
 
 HAS_ESPEAK = synth_audio.espeak_path() is not None
@@ -274,3 +275,29 @@ def test_cli(tmp_path: Path, capsys):
         main(["synth", str(out), "--size", "big"])
     with pytest.raises(SynthError, match="even"):
         generate(tmp_path / "odd", n_videos=1, size=(161, 128), speech=False, progress=False)
+
+
+def _video_packets(path: Path) -> list[bytes]:
+    with av.open(str(path)) as c:
+        return [bytes(p) for p in c.demux(c.streams.video[0]) if p.size]
+
+
+def test_mp4_bytes_repeat_and_the_audio_track_leaves_the_video_alone(tmp_path: Path):
+    plan = plan_dataset(100, seed=0, fps=25.0, val_fraction=0.2).videos[18]
+    frames = list(render_frames(plan, 160, 128, 0))
+    noise = np.random.default_rng(0).standard_normal(int(plan.duration * 22050))
+    sound = (0.1 * noise).astype(np.float32)
+    silent, spoken = set(), set()
+    for i in range(4):  # with x264's mb-tree on, 8 such encodes gave 4 or more streams
+        silent.add(write_mp4(tmp_path / f"s{i}.mp4", frames, 25.0, 160, 128).read_bytes())
+        spoken.add(
+            write_mp4(tmp_path / f"a{i}.mp4", frames, 25.0, 160, 128, audio=sound).read_bytes()
+        )
+    assert len(silent) == len(spoken) == 1
+    assert _video_packets(tmp_path / "a0.mp4") == _video_packets(tmp_path / "s0.mp4")
+    with av.open(
+        str(tmp_path / "a0.mp4")
+    ) as c:  # interleaved by time, not one track then the other
+        kinds = [p.stream.type for p in c.demux() if p.size]
+    first_audio, last_video = kinds.index("audio"), len(kinds) - 1 - kinds[::-1].index("video")
+    assert first_audio < len(kinds) // 10 and last_video > len(kinds) * 9 // 10
