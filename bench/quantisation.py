@@ -11,6 +11,11 @@ and scored by the same linear probe as the report's "What the visual words keep"
 - text-projected: the features mapped by ridge regression onto the bag of narration words of
   the step they lie in (the self-supervision VideoBERT has: speech), then k-means there.
 
+And one probe that sees no labels: trained on the corpus's own sentences (each naming one verb or
+noun of the vocabulary, mean-pooled over the clips it spans: the supervision pretraining gets),
+then scored on the val steps like the others. It bounds what a linear read-out can learn from the
+narration, so a VideoBERT row far below it has room to grow.
+
     python bench/quantisation.py demo_out          # ~2 min on 2 cores
 """
 
@@ -62,6 +67,26 @@ class Probe:
             out[label] = str(bootstrap_mean(hits.astype(np.float64)))
         return out
 
+    def score_from_narration(self, corpus: Path) -> dict[str, str]:
+        import pyarrow.parquet as pq
+
+        train_ids = {s.video_id for s in self.train}
+        rows = [r for shard in sorted(corpus.glob("shard-*.parquet"))
+                for r in pq.read_table(shard).to_pylist() if r["video_id"] in train_ids]
+        out = {}
+        for label, names in (("verb", self.gt.verbs), ("noun", self.gt.nouns)):
+            x, y = [], []
+            for r in rows:
+                said = [w for w in re.findall(r"[a-z]+", r["text"].lower()) if w in names]
+                if len(said) == 1:
+                    x.append(self.clips[r["video_id"]][r["first_clip"]: r["last_clip"] + 1].mean(0))
+                    y.append(names.index(said[0]))
+            x_val = np.stack([self.of(s).mean(0) for s in self.val])
+            y_val = np.array([names.index(getattr(s, label)) for s in self.val])
+            hits = linear_probe(np.stack(x), y, len(names), x_val).argmax(1) == y_val
+            out[label] = f"{bootstrap_mean(hits.astype(np.float64))} from {len(y)} sentences"
+        return out
+
 
 def bag(words: np.ndarray, n: int) -> np.ndarray:
     counts = np.bincount(words, minlength=n).astype(np.float32)
@@ -103,6 +128,10 @@ def main() -> None:
         print(f"{name:55s} verb {rows[-1][1]['verb']}  noun {rows[-1][1]['noun']}", flush=True)
 
     add("unquantised features, mean-pooled (baseline)", lambda s: p.of(s).mean(0))
+    if (args.work / "corpus").is_dir():
+        rows.append(("unquantised, trained on the narration (no labels)",
+                     p.score_from_narration(args.work / "corpus")))
+        print(f"{rows[-1][0]:55s} verb {rows[-1][1]['verb']}  noun {rows[-1][1]['noun']}")
     for k in (12, 144):
         c = _kmeans(p.train_clips, k, args.seed, 20)
         add(f"flat k-means, {k} words", lambda s, c=c, k=k: bag(nearest(p.of(s), c), k))
