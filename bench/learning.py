@@ -47,6 +47,8 @@ RECIPES: dict[str, list[str]] = {
     "default, 3000 steps": ["train.steps=3000"],
     # video-side examples masking BERT's 15% of their visual words (the default masks them all)
     "default, video side at 15%": ["data.video_side_mask_prob=0.15"],
+    # half the visible visual words' ids hidden, their features kept (a tie: off by default)
+    "default + visual-word dropout .5": ["data.visual_word_dropout=0.5"],
     # visual words only, as the paper (the default adds each clip's feature to its token)
     "default, words only": ["model.clip_features=false"],
     # text augmentation (docs/benchmarks.md, "Augmentation")

@@ -377,6 +377,38 @@ def test_clip_features_sit_on_their_visual_tokens_in_pretraining_and_tasks(corpu
         batch.input_ids.shape
 
 
+def test_visual_word_dropout_hides_word_ids_and_keeps_their_features(corpus):
+    rng = np.random.default_rng(1)
+    tables = {vid: rng.normal(size=(words.size, 4)).astype(np.float16) + 5
+              for vid, words in corpus.videos.items()}
+    joint = dict(max_len=64, text_prob=0, video_prob=0, joint_prob=1, negative_prob=0)
+
+    def examples(dropout: float, mode: str = "train"):
+        ds = PretrainDataset(corpus, corpus.video_ids, SequenceConfig(
+            **joint, visual_word_dropout=dropout), seed=3, clip_features=tables, mode=mode)
+        return [ds.example(i, 1) for i in range(len(ds))]
+
+    plain, hidden, half = examples(0.0), examples(1.0), examples(0.5)
+    shown = kept = 0
+    for p, h, f in zip(plain, hidden, half, strict=True):
+        video = p.token_type_ids == 1
+        visible = video & L.is_visual(p.input_ids) & (p.mlm_labels == IGNORE_INDEX)
+        assert (h.input_ids[visible] == L.mask_id).all()  # every visible word's id is hidden
+        assert (h.clip_features[visible] != 0).all()  # and its feature stays
+        assert np.array_equal(h.mlm_labels, p.mlm_labels)  # no new targets
+        assert np.array_equal(h.input_ids[~visible], p.input_ids[~visible])
+        shown += int((f.input_ids[visible] == p.input_ids[visible]).sum())
+        kept += int(visible.sum())
+    assert kept > 100 and 0.35 < shown / kept < 0.65
+    for a, b in zip(examples(0.0, "eval"), examples(1.0, "eval"), strict=True):  # as they are
+        assert np.array_equal(a.input_ids, b.input_ids)
+    words_only = PretrainDataset(corpus, corpus.video_ids, SequenceConfig(
+        **joint, visual_word_dropout=1.0), seed=3)  # no features: hiding would hide the video
+    for p, w in zip(plain, (words_only.example(i, 1) for i in range(len(words_only))),
+                    strict=True):
+        assert np.array_equal(p.input_ids, w.input_ids)
+
+
 def test_text_augmentation_keeps_targets_and_is_off_by_default(corpus):
     from videobert.sequences.augment import TextAugmentConfig
 

@@ -156,6 +156,7 @@ RULES: dict[str, dict[str, Range | tuple[str, ...]]] = {
                        "val_fraction": FRACTION, "bucket_multiplier": AT_LEAST_1,
                        "joint_text_side": PROBABILITY, "joint_video_side": PROBABILITY,
                        "text_side_mask_prob": PROBABILITY, "video_side_mask_prob": PROBABILITY,
+                       "visual_word_dropout": PROBABILITY,
                        "negative_start": FRACTION,
                        "view_prob": PROBABILITY},
     "TextAugmentConfig": {"word_dropout": PROBABILITY, "word_replace": PROBABILITY},

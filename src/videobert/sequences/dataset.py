@@ -79,6 +79,10 @@ class SequenceConfig:
     # share of training examples whose clips come from a random augmented view (visual words and
     # features; features.views extracts them); 0 = the plain clips only
     view_prob: float = 0.0
+    # share of the visible visual words of joint examples shown as [MASK] with their clip
+    # feature kept (not targets): the model then has to read the feature, not the word's id
+    # (only when the model reads clip features; without them it would hide the video)
+    visual_word_dropout: float = 0.0
     masking: MaskingConfig = dataclasses.field(default_factory=MaskingConfig)
     # word dropout / replacement of the text words that are not targets (off by default)
     augment: TextAugmentConfig = dataclasses.field(default_factory=TextAugmentConfig)
@@ -395,6 +399,11 @@ class PretrainDataset:
                                               self.continuation)
         if task == JOINT and label == 1.0 and _no_clip_in_view(ids, types, labels, L):
             label = NO_ALIGNMENT  # a whole-video-masked pair: nothing to align the text with
+        if (task == JOINT and self.mode == "train" and self.clip_features is not None
+                and self.config.visual_word_dropout > 0):  # after: a hidden clip is in view
+            hide = (types == 1) & L.is_visual(ids) & (labels == IGNORE_INDEX)
+            hide &= rng.random(ids.size) < self.config.visual_word_dropout
+            ids = np.where(hide, L.mask_id, ids)
         features = None
         if self.clip_features is not None and task != TEXT_ONLY:
             table = (self.clip_features if view is None else view.features)[clips.video_id]
