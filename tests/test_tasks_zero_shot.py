@@ -26,6 +26,7 @@ from videobert.tasks.zero_shot import (
     candidate_pieces,
     evaluate_zero_shot,
     linear_probe,
+    mine_templates,
     score_candidates,
 )
 
@@ -228,3 +229,75 @@ def test_slot_logits_needs_equal_slot_counts():
     a.slots, b.slots = [1], [1, 2]
     with pytest.raises(ValueError, match="same number of slots"):
         inputs.slot_logits(make_model(layout), [a, b])
+
+
+def test_templates_are_mined_from_narration_without_labels():
+    sentences = [
+        "next you CUT the egg", "next you fry  the onion", "next you pour the milk",  # 3 x
+        "then whisk the tomato like this", "then cut the egg like this",  # 2 x
+        "cut the egg and fry the onion",  # two pairs: not a template
+        "dont forget to subscribe",  # no candidate
+        "fry it", "the egg",  # one slot only
+        "pour the olive oil",  # the multi-word noun, whole
+        "pour the olive oil", "pour the olive oil",
+        "next you cutting the eggs",  # not whole words
+    ]
+    nouns = [*NOUNS, "olive oil", "oil"]
+    assert mine_templates(sentences, VERBS, nouns, min_count=3) == [
+        "next you {verb} the {noun}", "{verb} the {noun}"]
+    assert mine_templates(sentences, VERBS, nouns, min_count=2, most=3) == [
+        "next you {verb} the {noun}", "{verb} the {noun}", "then {verb} the {noun} like this"]
+    # a word in both lists says nothing about which slot it is
+    assert mine_templates(["next you cut the egg"], VERBS, [*NOUNS, "cut"], min_count=1) == []
+
+
+def test_several_templates_average_their_candidate_log_probs(world):
+    tok = make_tokenizer()
+    model = make_model(make_layout(tok))
+    val = [s for s in world.steps if s.split == "val"]
+    one = evaluate_zero_shot(model, tok, val, VERBS, NOUNS, DEFAULT_TEMPLATE)
+    assert evaluate_zero_shot(model, tok, val, VERBS, NOUNS, [DEFAULT_TEMPLATE]).rows == one.rows
+    other = "and now you {verb} a {noun}"
+    both = evaluate_zero_shot(model, tok, val, VERBS, NOUNS, [DEFAULT_TEMPLATE, other])
+    assert both.templates == [DEFAULT_TEMPLATE, other]
+    assert "2 templates averaged" in both.to_markdown()
+    verb_p, noun_p = candidate_pieces(tok, VERBS, "verb"), candidate_pieces(tok, NOUNS, "noun")
+    with torch.no_grad():
+        parts = [score_candidates(model, Template.parse(t, tok), verb_p, noun_p,
+                                  [s.clips for s in val]) for t in (DEFAULT_TEMPLATE, other)]
+
+    def normalised(x):
+        return x - np.log(np.exp(x).sum(1, keepdims=True))
+
+    for i, (what, n) in enumerate((("verb", len(VERBS)), ("noun", len(NOUNS)))):
+        mean = (normalised(parts[0][i]) + normalised(parts[1][i])) / 2
+        targets = [(VERBS if what == "verb" else NOUNS).index(getattr(s, what)) for s in val]
+        expected = np.mean(mean.argmax(1) == np.array(targets))
+        assert getattr(both.row("cross-modal (VideoBERT)"), f"{what}_top1") == expected
+        assert mean.shape == (len(val), n)
+    with pytest.raises(ValueError, match="no template"):
+        evaluate_zero_shot(model, tok, val, VERBS, NOUNS, [])
+
+
+def test_cli_averages_the_templates_mined_from_a_corpus(world, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from videobert.cli import main
+
+    tok = make_tokenizer()
+    folder = make_model(make_layout(tok)).save_pretrained(
+        tmp_path / "model", tokenizer=tok, codebook_dir=world.codebook)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    said = ["first cut the egg"] * 3 + ["then fry the onion slowly"] * 4 + ["done"] * 5
+    pq.write_table(pa.table({"text": said}), corpus / "shard-00000.parquet")
+    out = tmp_path / "report"
+    assert main(["zeroshot", "--model", str(folder), "--ground-truth", str(world.ground_truth),
+                 "--out", str(out), "--templates-from", str(corpus)]) == 0
+    figures = json.loads((out / "zeroshot.json").read_text())
+    assert figures["templates"] == ["then {verb} the {noun} slowly", "first {verb} the {noun}"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["zeroshot", "--model", str(folder), "--ground-truth", str(world.ground_truth),
+                 "--out", str(out), "--templates-from", str(empty)]) == 1

@@ -103,9 +103,11 @@ def run(args: argparse.Namespace) -> int:
                          "pretrain (half of the train split)")
 
     report_dir = out / "report"
+    # zero-shot averages the prompts the narration itself uses (no labels; docs/benchmarks.md)
+    evaluate = dataclasses.replace(settings.evaluate, templates_from=str(paths.corpus))
     watch.run("evaluate", lambda: run_evaluate(
         runs["full corpus"], data / "ground_truth.json", report_dir, extra_runs=extra,
-        config=settings.evaluate, words_dir=paths.codebook))
+        config=evaluate, words_dir=paths.codebook))
     banner("summary")
     print(summary_tables(report_dir))
     print("\n" + watch.table())

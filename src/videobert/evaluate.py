@@ -114,6 +114,7 @@ def _data_size_rows(extra_runs: dict[str, Path], main_label: str, main_zero_shot
     for label, run in extra_runs.items():
         model, tokenizer, _ = load_model_folder(Path(run) / "model", cfg.device)
         rows.append(row(label, evaluate_zero_shot(model, tokenizer, val, gt.verbs, gt.nouns,
+                                                  main_zero_shot.templates,
                                                   batch_size=cfg.batch_size)))
     return rows
 
@@ -309,6 +310,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--save-captioner", action="store_true",
                         help="keep the VideoBERT + clip captioner in RUN/model/captioner "
                         "(Pipeline.caption uses it; replaces one that is there)")
+    parser.add_argument("--templates-from", type=Path, metavar="CORPUS",
+                        help="zero-shot: average the prompts mined from this corpus folder's "
+                        "narration (e.g. the one the run was pretrained on) instead of the "
+                        "paper's one template")
 
 
 def run(args) -> int:
@@ -333,7 +338,9 @@ def run(args) -> int:
                   f"{getattr(args, name)}: must be >= 1", file=sys.stderr)
             return EXIT_USAGE
     cfg = EvalConfig(device=resolve_device(args.device), max_queries=args.max_queries,
-                     caption_epochs=args.caption_epochs, save_captioner=args.save_captioner)
+                     caption_epochs=args.caption_epochs, save_captioner=args.save_captioner,
+                     templates_from=None if args.templates_from is None
+                     else str(args.templates_from))
     out = args.out or args.run / "report"
     features, words = args.features, args.words
     try:

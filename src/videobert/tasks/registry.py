@@ -43,6 +43,9 @@ class TaskConfig:
     summary_penalty: float = 1.15
     summary_tune: bool = True
     qa_choices: int = 4
+    # zero-shot: a corpus folder whose narration gives the prompts to average (mine_templates);
+    # None: the paper's one template
+    templates_from: str | None = None
 
 
 @dataclasses.dataclass
@@ -86,12 +89,13 @@ def labelled_steps(steps: list[Step], gt: GroundTruth) -> list[Step]:
 
 def zero_shot(data: TaskData, cfg: TaskConfig) -> Outcome:
     from videobert.report import plot_confusion
-    from videobert.tasks.zero_shot import evaluate_zero_shot
+    from videobert.tasks.zero_shot import chosen_templates, evaluate_zero_shot
 
     gt = data.ground_truth
+    templates = chosen_templates(None, cfg.templates_from, gt.verbs, gt.nouns)
     result = evaluate_zero_shot(data.model, data.tokenizer, data.val, gt.verbs, gt.nouns,
-                                train_steps=data.train, features_dir=data.features_dir,
-                                batch_size=cfg.batch_size)
+                                templates, train_steps=data.train,
+                                features_dir=data.features_dir, batch_size=cfg.batch_size)
     plots = [
         plot_confusion(np.asarray(result.cross_modal_confusion[what]), list(labels),
                        f"zero-shot {what}s (cross-modal), val", data.out / f"confusion_{what}.png")

@@ -8,6 +8,11 @@ forward pass per distinct (verb pieces, noun pieces) combination, batched over e
 (verb, noun) pair is scored in the prompt of its own widths, and a verb's score is the
 log-sum-exp of its pairs over the nouns (and vice versa), see ``score_candidates``.
 
+Several templates can be given: each one's scores are turned into log-probs over the candidates
+and averaged (prompt ensembling). ``mine_templates`` reads them off the narration itself, with no
+labels: the sentences that name one candidate verb and one candidate noun, those two words made
+slots, the most frequent patterns first.
+
 Three rows, as in the paper's table: the language prior (the template alone, no video), the
 cross-modal model, and a supervised reference (a linear probe on mean-pooled clip features,
 trained on the train split).
@@ -19,7 +24,8 @@ import argparse
 import dataclasses
 import itertools
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +134,41 @@ def candidate_pieces(tokenizer: Any, words: Sequence[str], what: str) -> list[li
     return pieces
 
 
+def mine_templates(sentences: Iterable[str], verbs: Sequence[str], nouns: Sequence[str],
+                   most: int = 8, min_count: int = 3) -> list[str]:
+    """Prompt templates read off narration, most frequent first: each sentence naming exactly
+    one candidate verb and one candidate noun (whole words, case-folded) with the two made
+    ``{verb}`` and ``{noun}`` slots; the ``most`` commonest patterns seen ``min_count`` times
+    or more. Needs no labels: only the sentences and the candidate lists."""
+    kinds = {w.lower(): "verb" for w in verbs}
+    kinds.update({w.lower(): ("both" if kinds.get(w.lower()) else "noun") for w in nouns})
+    words = sorted(kinds, key=len, reverse=True)  # "olive oil" before "oil"
+    if not words:
+        return []
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")\b")
+    counts: Counter[str] = Counter()
+    for sentence in sentences:
+        text = " ".join(sentence.lower().split())
+        found = list(pattern.finditer(text))
+        if sorted(kinds[m.group(1)] for m in found) != ["noun", "verb"]:
+            continue
+        for m in reversed(found):  # right to left: earlier offsets stay valid
+            text = text[: m.start()] + "{" + kinds[m.group(1)] + "}" + text[m.end():]
+        counts[text] += 1
+    return [t for t, n in counts.most_common(most) if n >= min_count]
+
+
+def corpus_sentences(corpus_dir: str | Path) -> list[str]:
+    """The sentences of a corpus folder (``videobert corpus`` output), in shard order."""
+    import pyarrow.parquet as pq
+
+    shards = sorted(Path(corpus_dir).glob("shard-*.parquet"))
+    if not shards:
+        raise FileNotFoundError(f"{corpus_dir}: no shard-*.parquet (a `videobert corpus` folder?)")
+    return [t for shard in shards for t in pq.read_table(shard, columns=["text"])["text"]
+            .to_pylist()]
+
+
 # ---------------------------------------------------------------------------------------------
 # Scoring
 
@@ -181,6 +222,11 @@ def score_candidates(
             v_scores[:, :, None] + n_scores[:, None, :]
         )  # (E, verbs of width vw, nouns of width nw)
     return pair.logsumexp(2).numpy(), pair.logsumexp(1).numpy()
+
+
+def _log_normalise(scores: np.ndarray) -> np.ndarray:
+    """Scores over the candidates (last axis) -> log-probs among them."""
+    return scores - np.logaddexp.reduce(scores, axis=-1, keepdims=True)
 
 
 def _mean_piece_logp(slot_logp: torch.Tensor, piece: Sequence[int]) -> torch.Tensor:
@@ -256,7 +302,7 @@ class ZeroShotResult:
     n_examples: int
     n_verbs: int
     n_nouns: int
-    template: str
+    templates: list[str]  # the prompts whose scores were averaged
     chance_top1: dict[str, float]
     n_left_out: int = 0  # steps whose verb or noun is not in the candidate lists
     # Cross-modal row, row = true class, column = top-1 prediction: {"verb": C x C, "noun": ...}
@@ -284,7 +330,7 @@ class ZeroShotResult:
     def to_markdown(self) -> str:
         lines = [
             f"Zero-shot classification on {self.n_examples} steps ({self.n_verbs} verbs, "
-            f"{self.n_nouns} nouns), template \"{self.template}\""
+            f"{self.n_nouns} nouns), " + self._templates_text()
             + (f"; {self.n_left_out} steps left out (verb or noun not in the lists)"
                if self.n_left_out else ""),
             "",
@@ -311,6 +357,12 @@ class ZeroShotResult:
                          for m in ("precision", "recall", "f1")]
                 lines.append(f"| {method} | " + " | ".join(cells) + " |")
         return "\n".join(lines) + "\n"
+
+    def _templates_text(self) -> str:
+        if len(self.templates) == 1:
+            return f"template \"{self.templates[0]}\""
+        quoted = "; ".join(f'"{t}"' for t in self.templates)
+        return f"{len(self.templates)} templates averaged ({quoted})"
 
     def _cell(self, row: ZeroShotRow, key: str) -> str:
         if row.method not in self.hits:
@@ -340,14 +392,15 @@ def evaluate_zero_shot(
     steps: Sequence[Step],
     verbs: Sequence[str],
     nouns: Sequence[str],
-    template: str = DEFAULT_TEMPLATE,
+    template: str | Sequence[str] = DEFAULT_TEMPLATE,
     train_steps: Sequence[Step] | None = None,
     features_dir: str | Path | None = None,
     batch_size: int = 64,
     max_video_words: int = 64,
 ) -> ZeroShotResult:
     """The three rows on ``steps`` (e.g. the val split); the probe needs ``train_steps`` and
-    ``features_dir``, and is left out without them."""
+    ``features_dir``, and is left out without them. ``template``: one prompt, or several whose
+    candidate log-probs are averaged (the prior row averages the same ones)."""
     from videobert.metrics import confusion_matrix
 
     n_given = len(steps)
@@ -359,17 +412,23 @@ def evaluate_zero_shot(
                   "noun is not in the candidate lists")
     verb_t = np.array([list(verbs).index(s.verb) for s in steps])
     noun_t = np.array([list(nouns).index(s.noun) for s in steps])
-    tmpl = Template.parse(template, tokenizer)
+    templates = [template] if isinstance(template, str) else list(template)
+    if not templates:
+        raise ValueError("no template given")
+    tmpls = [Template.parse(t, tokenizer) for t in templates]
     verb_p = candidate_pieces(tokenizer, verbs, "verb")
     noun_p = candidate_pieces(tokenizer, nouns, "noun")
 
+    def ensemble(videos) -> tuple[np.ndarray, np.ndarray]:
+        scores = [score_candidates(model, t, verb_p, noun_p, videos, batch_size, max_video_words)
+                  for t in tmpls]
+        return tuple(np.mean([_log_normalise(x[i]) for x in scores], 0) for i in (0, 1))
+
     model.eval()
-    prior_v, prior_n = score_candidates(model, tmpl, verb_p, noun_p, None, batch_size)
+    prior_v, prior_n = ensemble(None)
     E = len(steps)
     scored = [("language prior (no video)", np.repeat(prior_v, E, 0), np.repeat(prior_n, E, 0))]
-    cross_v, cross_n = score_candidates(
-        model, tmpl, verb_p, noun_p, [s.clips for s in steps], batch_size, max_video_words
-    )
+    cross_v, cross_n = ensemble([s.clips for s in steps])
     scored.append(("cross-modal (VideoBERT)", cross_v, cross_n))
     confusion = {
         "verb": confusion_matrix(cross_v, verb_t, len(verbs)).tolist(),
@@ -397,7 +456,7 @@ def evaluate_zero_shot(
         f1[method] = {"verb": precision_recall_f1(verb_s, verb_t, len(verbs), verbs),
                       "noun": precision_recall_f1(noun_s, noun_t, len(nouns), nouns)}
     return ZeroShotResult(
-        rows, E, len(verbs), len(nouns), template,
+        rows, E, len(verbs), len(nouns), templates,
         {"verb": 1 / len(verbs), "noun": 1 / len(nouns)}, n_given - E, confusion, hits, f1,
     )
 
@@ -414,8 +473,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "the ground truth, verbs.txt, else the ground truth's own verbs)")
     parser.add_argument("--nouns", type=Path, help="noun list (default: nouns.txt beside it, "
                         "else the ground truth's nouns)")
-    parser.add_argument("--template", default=DEFAULT_TEMPLATE,
-                        help="prompt with {verb} and {noun} slots (default: %(default)r)")
+    parser.add_argument("--template", action="append", help="prompt with {verb} and {noun} "
+                        f"slots; repeat to average several (default: {DEFAULT_TEMPLATE!r})")
+    parser.add_argument("--templates-from", type=Path, metavar="CORPUS",
+                        help="average the prompts mined from this corpus folder's narration "
+                        "(see mine_templates), after any --template")
     parser.add_argument("--features", type=Path, help="clip features folder for the linear "
                         "probe (default: the one the words come from, else features/ beside the "
                         "ground truth; no probe if absent)")
@@ -443,10 +505,23 @@ def run(args: argparse.Namespace) -> int:
     if not Path(features).is_dir():
         _LOG.info(f"no features folder {features}: the linear-probe row is left out")
         features = None
+    templates = chosen_templates(args.template, args.templates_from, verbs, nouns)
     result = evaluate_zero_shot(
-        data.model, data.tokenizer, data.split("val"), verbs, nouns, args.template,
+        data.model, data.tokenizer, data.split("val"), verbs, nouns, templates,
         train_steps=data.split("train"), features_dir=features, batch_size=args.batch_size,
         max_video_words=args.max_video_words,
     )
     cli_common.write_report(args.out, "zeroshot", result.to_dict(), result.to_markdown())
     return 0
+
+
+def chosen_templates(given: Sequence[str] | None, corpus: str | Path | None,
+                     verbs: Sequence[str], nouns: Sequence[str]) -> list[str]:
+    """The prompts to average: those given, then those mined from ``corpus``; the default
+    template when that leaves none (a corpus whose narration names no candidate pair)."""
+    templates = list(given or [])
+    if corpus is not None:
+        mined = mine_templates(corpus_sentences(corpus), verbs, nouns)
+        _LOG.info(f"{len(mined)} templates mined from {corpus}: {mined}")
+        templates += [t for t in mined if t not in templates]
+    return templates or [DEFAULT_TEMPLATE]
