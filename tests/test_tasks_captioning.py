@@ -29,6 +29,7 @@ from videobert.tasks.captioning import (
     select_clips,
     to_text,
     train_captioner,
+    train_rows,
     videobert_feature_sequences,
 )
 from videobert.tasks.steps import load_ground_truth
@@ -240,3 +241,29 @@ def test_cli_trains_three_rows_and_writes_the_report(world, tmp_path):
     md = (out / "caption.md").read_text()
     assert "| VideoBERT + clip features | micro |" in md
     assert "| VideoBERT + clip features | macro |" in md
+
+
+def test_rows_trained_side_by_side_equal_one_thread_runs(monkeypatch):
+    import videobert.pipeline
+
+    rng = np.random.default_rng(0)
+    features = {row: [rng.normal(size=(3, 8)).astype(np.float32) for _ in range(6)]
+                for row in ("a", "b")}
+    captions = [[3, 4, 5], [4, 5], [3, 3, 4], [5], [4, 3], [3, 5, 4]]
+    config = CaptionTrainConfig(epochs=3, batch_size=2, d_model=16, nhead=2,
+                                num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=32)
+    monkeypatch.setattr(videobert.pipeline, "side_by_side_possible", lambda: True)
+    beside = train_rows(features, captions, 6, config, progress=False)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        alone = {row: train_captioner(f, captions, 6, config, progress=False)
+                 for row, f in features.items()}
+    finally:
+        torch.set_num_threads(before)
+    assert torch.get_num_threads() == before
+    for row in features:
+        assert beside[row][1] == alone[row][1]  # the same losses, epoch by epoch
+        for (name, a), b in zip(beside[row][0].state_dict().items(),
+                                alone[row][0].state_dict().values(), strict=True):
+            assert torch.equal(a, b), (row, name)
