@@ -22,7 +22,7 @@ import torch
 
 from videobert.metrics.bootstrap import bootstrap_mean
 from videobert.tasks.cli_common import load_task_data
-from videobert.tasks.zero_shot import chosen_templates, evaluate_zero_shot
+from videobert.tasks.zero_shot import DEFAULT_TEMPLATE, chosen_templates, evaluate_zero_shot
 
 FIGURES = ("verb_top1", "verb_top5", "noun_top1", "noun_top5")
 
@@ -40,10 +40,10 @@ def main() -> None:
         gt, val = data.ground_truth, data.split("val")
         mined = chosen_templates(None, args.work / "corpus", gt.verbs, gt.nouns)
         rows = {}
-        for name, templates in (("one template", None), (f"{len(mined)} mined", mined)):
-            extra = [templates] if templates else []
+        for name, templates in (("one template", DEFAULT_TEMPLATE),
+                                (f"{len(mined)} mined", mined)):
             result = evaluate_zero_shot(data.model, data.tokenizer, val, gt.verbs, gt.nouns,
-                                        *extra)
+                                        templates)
             rows[name] = result.row("cross-modal (VideoBERT)")
         one, many = rows.values()
         diffs.append([getattr(many, k) - getattr(one, k) for k in FIGURES])
