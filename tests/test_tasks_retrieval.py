@@ -32,6 +32,7 @@ from videobert.tasks.retrieval import (
     idf_weights,
     likelihood_similarity,
     masked_halves,
+    per_video_z,
     query_text,
 )
 from videobert.tasks.steps import Step
@@ -156,6 +157,35 @@ def test_rigged_likelihood_retrieves_perfectly():
                                 batch_size=4)
     assert result.likelihood["R@1"] == 1.0
     assert "| masked-LM likelihood of the sentence | 1.000 |" in result.to_markdown()
+    assert result.likelihood_raw["R@1"] == 1.0
+    assert "| the same, not normalised per video | 1.000 |" in result.to_markdown()
+
+
+def test_per_video_z_counts_each_sentence_once():
+    rng = np.random.default_rng(0)
+    texts = [[1, 2], [3], [1, 2], [4, 5]]  # queries 0 and 2 ask the same sentence
+    scores = rng.normal(size=(4, 3))
+    scores[2] = scores[0]  # one sentence, one score per video
+    z = per_video_z(scores, texts)
+    distinct = z[[0, 1, 3]]
+    np.testing.assert_allclose(distinct.mean(0), 0, atol=1e-12)
+    np.testing.assert_allclose(distinct.std(0), 1, atol=1e-12)
+    np.testing.assert_array_equal(z[2], z[0])
+    one = per_video_z(np.array([[3.0, -1.0]]), [[7]])  # nothing to normalise with: centred
+    np.testing.assert_array_equal(one, [[0.0, 0.0]])
+
+
+def test_per_video_z_stops_an_unclear_video_winning_every_query():
+    # Videos 0-2 are read with confidence (their own sentence -4, the others -12); video 3
+    # is unclear and gives every sentence about -3. Summed log-probabilities put video 3 first
+    # for every query; per video z-scores put every query's own video first.
+    scores = np.full((4, 4), -12.0)
+    np.fill_diagonal(scores, -4.0)
+    scores[:, 3] = -3.0
+    scores[3, 3] = -2.9
+    texts = [[0], [1], [2], [3]]
+    assert scores.argmax(1).tolist() == [3, 3, 3, 3]
+    assert per_video_z(scores, texts).argmax(1).tolist() == [0, 1, 2, 3]
 
 
 def test_steps_of_the_same_action_count_as_correct():
@@ -198,7 +228,7 @@ def test_cli_writes_the_report(world, tmp_path):
     assert figures["n_queries"] == 6
     for key in ("R@1", "R@5", "R@10", "median_rank"):
         assert key in figures["alignment"] and key in figures["embedding"]
-        assert key in figures["likelihood"]
+        assert key in figures["likelihood"] and key in figures["likelihood_raw"]
     assert figures["alignment"]["R@10"] == 1.0  # a gallery of 6: everything is in the top 10
     assert main(["retrieval", "--model", str(folder), "--ground-truth", str(world.ground_truth),
                  "--out", str(out), "--query", "narration", "--max-queries", "4"]) == 0

@@ -18,7 +18,13 @@ sentence. Three scores:
   frequency over the query sentences (``log(N / df)``: a token every sentence has, such as
   "the", tells no video from another and gets 0; a sentence of such tokens only keeps weight
   1 on each). The text-only prior of a sentence is the same for every video, so ranking by
-  this sum ranks by how much the video adds. 2 x Q x G passes.
+  this sum ranks by how much the video adds. 2 x Q x G passes. Then each video's scores are
+  z-scored over the distinct query sentences (``per_video_z``): a video the model reads with
+  confidence gives high log-probabilities to its own words and low ones to every other
+  sentence, an unclear one middling ones to all, and unnormalised the middling ones outrank
+  the right video for most queries. The figure of the raw sum is reported beside
+  (``likelihood_raw``). The normaliser uses the other queries' scores, no labels: ranking
+  one sentence alone falls back to the raw sum.
 Figures: R@1, R@5, R@10 and median rank from ``videobert.metrics.retrieval_metrics``, with
 those of a random ranking (chance R@k averaged over queries; for the rank, the median over
 queries of each query's chance median rank, which depends on its number of correct items).
@@ -151,6 +157,18 @@ def likelihood_similarity(
     return per_query(scores, distinct, texts)
 
 
+def per_video_z(similarity: np.ndarray, texts: Sequence[Sequence[int]]) -> np.ndarray:
+    """(Q, G) scores with each video's column z-scored over the distinct query sentences
+    (a sentence asked by several queries counts once); a column that does not vary (one
+    distinct sentence) is only centred."""
+    first = {}
+    for q, text in enumerate(texts):
+        first.setdefault(tuple(text), q)
+    distinct = similarity[list(first.values())].astype(np.float64)
+    mean, std = distinct.mean(0, keepdims=True), distinct.std(0, keepdims=True)
+    return (similarity - mean) / np.where(std > 1e-12, std, 1.0)
+
+
 def embedding_similarity(
     model: Any,
     texts: Sequence[Sequence[int]],
@@ -176,12 +194,13 @@ class RetrievalResult:
     n_gallery: int
     alignment: dict[str, float]  # R@1, R@5, R@10, median rank (from retrieval_metrics)
     embedding: dict[str, float]
-    likelihood: dict[str, float]
+    likelihood: dict[str, float]  # z-scored per video over the queries (per_video_z)
     chance: dict[str, float]  # R@k and median rank of a random ranking of this gallery
     # per query, for intervals: R@5 hit (0/1) of each score, and a random ranking's R@5
     hits_at_5: dict[str, list[int]] = dataclasses.field(default_factory=dict)
     chance_at_5: list[float] = dataclasses.field(default_factory=list)
     relevance: str = "action"  # what made a gallery item correct (RELEVANCE)
+    likelihood_raw: dict[str, float] = dataclasses.field(default_factory=dict)  # before z
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -202,6 +221,8 @@ class RetrievalResult:
             f"| alignment head | {cells(self.alignment)} |",
             f"| embedding cosine | {cells(self.embedding)} |",
             f"| masked-LM likelihood of the sentence | {cells(self.likelihood)} |",
+            *([f"| the same, not normalised per video | {cells(self.likelihood_raw)} |"]
+              if self.likelihood_raw else []),
             f"| chance | {cells(self.chance)} |",
         ]) + "\n"
 
@@ -293,7 +314,8 @@ def evaluate_retrieval(
     model.eval()
     align = alignment_similarity(model, texts, videos, batch_size)
     embed = embedding_similarity(model, texts, videos, batch_size)
-    likely = likelihood_similarity(model, tokenizer, texts, videos, batch_size)
+    likely_raw = likelihood_similarity(model, tokenizer, texts, videos, batch_size)
+    likely = per_video_z(likely_raw, texts)
     from videobert.metrics import chance_recall_at_k
     from videobert.metrics.retrieval import retrieval_ranks
 
@@ -306,7 +328,7 @@ def evaluate_retrieval(
                    for name, sim in (("alignment", align), ("embedding", embed),
                                      ("likelihood", likely))},
         chance_at_5=[chance_recall_at_k(len(videos), 5, int(r)) for r in correct.sum(1)],
-        relevance=relevance,
+        relevance=relevance, likelihood_raw=retrieval_figures(likely_raw, correct),
     )
 
 
