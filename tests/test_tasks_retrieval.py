@@ -171,8 +171,11 @@ def test_per_video_z_counts_each_sentence_once():
     np.testing.assert_allclose(distinct.mean(0), 0, atol=1e-12)
     np.testing.assert_allclose(distinct.std(0), 1, atol=1e-12)
     np.testing.assert_array_equal(z[2], z[0])
-    one = per_video_z(np.array([[3.0, -1.0]]), [[7]])  # nothing to normalise with: centred
-    np.testing.assert_array_equal(one, [[0.0, 0.0]])
+    one = np.array([[3.0, -1.0], [3.0, -1.0]])  # one sentence asked twice: kept as it is
+    np.testing.assert_array_equal(per_video_z(one, [[7], [7]]), one)
+    flat = per_video_z(np.array([[2.0, 1.0], [2.0, 3.0]]), [[1], [2]])  # video 0 does not vary
+    np.testing.assert_array_equal(flat[:, 0], [0.0, 0.0])
+    np.testing.assert_allclose(flat[:, 1], [-1.0, 1.0])
 
 
 def test_per_video_z_stops_an_unclear_video_winning_every_query():

@@ -159,11 +159,14 @@ def likelihood_similarity(
 
 def per_video_z(similarity: np.ndarray, texts: Sequence[Sequence[int]]) -> np.ndarray:
     """(Q, G) scores with each video's column z-scored over the distinct query sentences
-    (a sentence asked by several queries counts once); a column that does not vary (one
-    distinct sentence) is only centred."""
-    first = {}
+    (a sentence asked by several queries counts once); a column that does not vary is only
+    centred. With a single distinct sentence there is nothing to normalise over: the scores
+    come back as they are."""
+    first: dict[tuple[int, ...], int] = {}
     for q, text in enumerate(texts):
         first.setdefault(tuple(text), q)
+    if len(first) < 2:
+        return similarity
     distinct = similarity[list(first.values())].astype(np.float64)
     mean, std = distinct.mean(0, keepdims=True), distinct.std(0, keepdims=True)
     return (similarity - mean) / np.where(std > 1e-12, std, 1.0)
