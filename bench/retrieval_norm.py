@@ -26,6 +26,7 @@ from videobert.metrics.bootstrap import bootstrap_mean
 from videobert.metrics.retrieval import retrieval_ranks
 from videobert.tasks.cli_common import load_task_data
 from videobert.tasks.retrieval import (
+    distinct_rows,
     likelihood_similarity,
     per_video_z,
     relevance_of,
@@ -37,10 +38,7 @@ SPLITS = ("train", "val")  # development set, then the held-out one
 
 def centred(similarity: np.ndarray, texts: list[list[int]]) -> np.ndarray:
     """Each video's column minus its mean over the distinct sentences (no scaling)."""
-    first: dict[tuple[int, ...], int] = {}
-    for q, text in enumerate(texts):
-        first.setdefault(tuple(text), q)
-    return similarity - similarity[list(first.values())].mean(0, keepdims=True)
+    return similarity - similarity[distinct_rows(texts)].mean(0, keepdims=True)
 
 
 def hits_at_5(model, tokenizer, steps, max_queries: int, seed: int) -> dict[str, np.ndarray]:

@@ -52,6 +52,15 @@ def distinct_sentences(texts: Sequence[Sequence[int]]) -> list[tuple[int, ...]]:
     return list(dict.fromkeys(tuple(t) for t in texts))
 
 
+def distinct_rows(texts: Sequence[Sequence[int]]) -> list[int]:
+    """The query index of each distinct sentence's first occurrence, in ``distinct_sentences``
+    order."""
+    first: dict[tuple[int, ...], int] = {}
+    for q, text in enumerate(texts):
+        first.setdefault(tuple(text), q)
+    return list(first.values())
+
+
 def per_query(rows: np.ndarray, distinct: list[tuple[int, ...]],
               texts: Sequence[Sequence[int]]) -> np.ndarray:
     """The (distinct sentence, G) rows back in query order: (Q, G)."""
@@ -162,12 +171,10 @@ def per_video_z(similarity: np.ndarray, texts: Sequence[Sequence[int]]) -> np.nd
     (a sentence asked by several queries counts once); a column that does not vary is only
     centred. With a single distinct sentence there is nothing to normalise over: the scores
     come back as they are."""
-    first: dict[tuple[int, ...], int] = {}
-    for q, text in enumerate(texts):
-        first.setdefault(tuple(text), q)
-    if len(first) < 2:
+    rows = distinct_rows(texts)
+    if len(rows) < 2:
         return similarity
-    distinct = similarity[list(first.values())].astype(np.float64)
+    distinct = similarity[rows].astype(np.float64)
     mean, std = distinct.mean(0, keepdims=True), distinct.std(0, keepdims=True)
     return (similarity - mean) / np.where(std > 1e-12, std, 1.0)
 
