@@ -45,6 +45,10 @@ RECIPES: dict[str, list[str]] = {
     "joint only, negatives .2 from the start": [
         *JOINT_ONLY, "data.negative_prob=0.2", "data.negative_start=0"],
     "default, 3000 steps": ["train.steps=3000"],
+    # the learning rate around tiny's 1e-3 (docs/benchmarks.md, "Learning rate")
+    "default, lr 5e-4": ["train.lr=5e-4"],
+    "default, lr 2e-3": ["train.lr=2e-3"],
+    "default, lr 3e-3": ["train.lr=3e-3"],
     # video-side examples masking BERT's 15% of their visual words (the default masks them all)
     "default, video side at 15%": ["data.video_side_mask_prob=0.15"],
     # half the visible visual words' ids hidden, their features kept (a tie: off by default)
