@@ -53,6 +53,8 @@ RECIPES: dict[str, list[str]] = {
     "default, lr 4e-3": ["train.lr=4e-3"],
     "default, lr 3e-3, warmup 150": ["train.lr=3e-3", "train.warmup_steps=150"],
     "default, lr 4e-3, warmup 150": ["train.lr=4e-3", "train.warmup_steps=150"],
+    "default, lr 3e-3, dropout .2": ["train.lr=3e-3", "model.hidden_dropout=0.2",
+                                     "model.attention_dropout=0.2"],
     # video-side examples masking BERT's 15% of their visual words (the default masks them all)
     "default, video side at 15%": ["data.video_side_mask_prob=0.15"],
     # half the visible visual words' ids hidden, their features kept (a tie: off by default)
