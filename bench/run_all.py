@@ -18,6 +18,7 @@ QUICK_ARGS = {
     "ingest_decode.py": ["--quick"],
     "codebook.py": ["--quick"],
     "pretrain_throughput.py": ["--quick"],
+    "synth_look.py": ["--seeds", "0"],
 }
 NEEDS_DEMO = {"learning.py": ["--quick"], "quantisation.py": [], "serve_load.py": []}
 

@@ -137,8 +137,8 @@ Each video shows 3-5 steps; a step is a verb done to a noun, repeated in ~1.4 s 
 Verbs are motions over time (every step starts from the same rest pose, so no single frame tells
 them apart): {", ".join(plan.verbs)}.
 Nouns are objects told apart by appearance: {", ".join(plan.nouns)}.
-Backgrounds are textured and vary per video; 1-3 distractor shapes drift slowly; the camera
-jitters by a few pixels.
+Backgrounds are textured and vary per video; the object fills half the frame's height and the
+camera is still (what I3D at 112 px reads best; docs/benchmarks.md, "Built-in data").
 
 Narration (`videos/<id>.srt` for even ids, `.vtt` for odd ids) is noisy like ASR output: lower
 case, no punctuation, cue times up to 1.5 s off the step, filler sentences unrelated to the

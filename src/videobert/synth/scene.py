@@ -1,5 +1,5 @@
-"""Compose the frames of one video: textured background, slow distractors, the acting object,
-and a small camera jitter.
+"""Compose the frames of one video: textured background and the acting object; optionally
+(off by default, ``SHOW_DISTRACTORS`` and ``JITTER_PX``) slow distractors and camera jitter.
 
 Everything is drawn on a canvas ``MARGIN`` pixels larger than the frame on each side; the
 camera jitter is an integer crop offset into it, so the whole picture (background, distractors
@@ -20,9 +20,13 @@ from videobert.synth.plan import VideoPlan
 from videobert.synth.verbs import REST, Pose, pose
 
 MARGIN = 6  # canvas border beyond the frame, in pixels; > the largest jitter
-JITTER_PX = 2.5  # camera shake amplitude, in pixels
-SPRITE_SCALE = 0.35  # object side as a share of the frame's short side
-REACH = 0.28  # travel of translation verbs as a share of the frame's short side
+# What the demo's backbone (I3D at 112 px) can see. A larger object and no clutter: with
+# 0.35 / 0.28, 1-3 drifting shapes and a 2.5 px camera shake, pretraining read the nouns of
+# unseen pairs less well (noun top-1 over six seeds, docs/benchmarks.md "Built-in data").
+JITTER_PX = 0.0  # camera shake amplitude, in pixels (0: a still camera)
+SHOW_DISTRACTORS = False  # the 1-3 slowly drifting shapes of each video
+SPRITE_SCALE = 0.5  # object side as a share of the frame's short side
+REACH = 0.35  # travel of translation verbs as a share of the frame's short side
 
 
 # ---------------------------------------------------------------------------------------------
@@ -185,10 +189,12 @@ class Scene:
     ) -> Scene:
         ch, cw = height + 2 * MARGIN, width + 2 * MARGIN
         canvas = background(rng, ch, cw)
-        distractors = [_distractor(rng, ch, cw) for _ in range(int(rng.integers(1, 4)))]
+        # drawn even when hidden, so that hiding them changes nothing else in a video
+        drawn = [_distractor(rng, ch, cw) for _ in range(int(rng.integers(1, 4)))]
+        distractors = drawn if SHOW_DISTRACTORS else []
         t = np.arange(n_frames) / fps
         path = np.zeros((n_frames, 2))
-        for axis in range(2):  # two slow sines per axis: a hand-held wobble
+        for axis in range(2 if JITTER_PX > 0 else 0):  # two slow sines per axis: a hand-held wobble
             for amp in (0.6, 0.4):
                 f, ph = rng.uniform(0.2, 0.8), rng.uniform(0, 2 * np.pi)
                 path[:, axis] += amp * JITTER_PX * np.sin(2 * np.pi * f * t + ph)
