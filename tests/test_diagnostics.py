@@ -184,6 +184,50 @@ def test_reliance_measures_seen_pairs_on_the_steps_given(world):
         expected = np.mean([answer(s.words[0])[k] == getattr(s, label) for s in seen])
         assert result.top1_seen_pairs[label] == pytest.approx(expected)
     assert "train-split steps" in result.to_markdown()
+    pairs = {(s.verb, s.noun) for s in seen}
+    verb_pairs = [(answer(s.words[0])[0], s.noun) in pairs for s in unseen]
+    noun_pairs = [(s.verb, answer(s.words[0])[1]) in pairs for s in unseen]
+    assert result.answer_makes_seen_pair == pytest.approx(
+        {"verb": np.mean(verb_pairs), "noun": np.mean(noun_pairs)})
+    assert result.candidates_make_seen_pair["verb"] == pytest.approx(
+        np.mean([np.mean([(v, s.noun) in pairs for v in VERBS]) for s in unseen]))
+    assert "make a pair seen in pretraining" in result.to_markdown()
     alone = modality_reliance(Rigged(layout, reads_first_visual_word), tokenizer, unseen,
                               VERBS, NOUNS)
     assert alone.top1_seen_pairs == {} and "train-split" not in alone.to_markdown()
+    assert alone.answer_makes_seen_pair == {}
+
+
+def test_an_answer_of_the_true_unseen_pair_never_counts_as_a_seen_pair(world):
+    """A model that answers every step's own verb and noun, on steps whose pairs pretraining
+    never saw, makes no seen pair: the share is 0 however many candidates would."""
+    import torch
+
+    from test_tasks_fixtures import NOUNS, VERBS, Rigged, make_layout, make_tokenizer
+
+    tokenizer = make_tokenizer()
+    layout = make_layout(tokenizer)
+    seen, unseen = world.steps[: len(world.steps) // 2], world.steps[len(world.steps) // 2 :]
+    unseen = [s for s in unseen if (s.verb, s.noun) not in {(o.verb, o.noun) for o in seen}]
+
+    def key(words) -> tuple[int, ...]:
+        return tuple(np.asarray(words).tolist())
+
+    keys = [key(s.words) for s in unseen]
+    unseen = [s for s, k in zip(unseen, keys, strict=True) if keys.count(k) == 1]  # told apart
+    truth = {key(s.words): (s.verb, s.noun) for s in unseen}
+
+    def knows_the_step(ids: torch.Tensor) -> torch.Tensor:
+        logits = torch.zeros(*ids.shape, layout.size)
+        for b, row in enumerate(ids):
+            for word in truth.get(key(row[row >= layout.visual_offset] - layout.visual_offset),
+                                  ()):
+                logits[b, :, tokenizer.convert_tokens_to_ids(tokenizer.tokenize(word))] = 5.0
+        return logits
+
+    if len(unseen) < 2:
+        pytest.skip("the fixture world has fewer than two steps of pairs not in its first half")
+    result = modality_reliance(Rigged(layout, knows_the_step), tokenizer, unseen, VERBS, NOUNS,
+                               seen_steps=seen)
+    assert result.top1_own == {"verb": 1.0, "noun": 1.0}
+    assert result.answer_makes_seen_pair == {"verb": 0.0, "noun": 0.0}

@@ -10,6 +10,10 @@ more often with its own video than with a swapped one.
 With ``seen_steps`` (the train split's steps), top-1 is also measured on them: their verb-noun
 pairs occurred in pretraining, the val split's never did, so a model that recognises pairs as
 wholes (rather than the verb and the noun each) is right on seen pairs and wrong on unseen ones.
+It also says how often the answer on the steps forms a pair seen in pretraining with the step's
+other (true) word: the verb answered for a step whose noun was seen with it, and the reverse.
+On steps of unseen pairs that answer is always wrong, so a share far above the seen pairs' share
+of all candidates means the pretraining pairs, not the video, pick the answer.
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ class RelianceResult:
     top1_swapped: dict[str, float]  # ... with the other step's video
     top1_seen_pairs: dict[str, float] = dataclasses.field(default_factory=dict)  # train steps
     n_seen_steps: int = 0
+    # label -> share of the steps whose top-1 (own video) makes a seen pair with the step's
+    # other true word; and the share of all candidates that would (the level without that bias)
+    answer_makes_seen_pair: dict[str, float] = dataclasses.field(default_factory=dict)
+    candidates_make_seen_pair: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -56,6 +64,13 @@ class RelianceResult:
                       f"{seen['noun']:.3f} (the steps above are pairs it never saw). A verb far "
                       "better on seen pairs than on unseen ones is recognised with its noun, as "
                       "a pair, not on its own."]
+        if self.answer_makes_seen_pair:
+            made, base = self.answer_makes_seen_pair, self.candidates_make_seen_pair
+            lines += ["", "Answers on the steps above that make a pair seen in pretraining with "
+                      f"the step's other word: verb {made['verb']:.3f} (of all verbs "
+                      f"{base['verb']:.3f} would), noun {made['noun']:.3f} (of all nouns "
+                      f"{base['noun']:.3f}). On unseen pairs such an answer is wrong; a share "
+                      "near 1 means the pairs seen in pretraining decide it, not the video."]
         return "\n".join(lines) + "\n"
 
 
@@ -111,4 +126,14 @@ def modality_reliance(
         for k, (label, labels) in enumerate((("verb", verbs), ("noun", nouns))):
             target = np.array([list(labels).index(getattr(s, label)) for s in seen])
             result.top1_seen_pairs[label] = float((scores[k].argmax(1) == target).mean())
+        pairs = {(s.verb, s.noun) for s in seen}
+        for k, (label, labels) in enumerate((("verb", verbs), ("noun", nouns))):
+            def makes_pair(s: Step, word: str, label: str = label) -> bool:
+                return ((word, s.noun) if label == "verb" else (s.verb, word)) in pairs
+
+            answers = [labels[i] for i in own[k].argmax(1)]
+            result.answer_makes_seen_pair[label] = float(np.mean(
+                [makes_pair(s, a) for s, a in zip(steps, answers, strict=True)]))
+            result.candidates_make_seen_pair[label] = float(np.mean(
+                [np.mean([makes_pair(s, w) for w in labels]) for s in steps]))
     return result
