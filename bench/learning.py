@@ -86,6 +86,11 @@ def corpus_for(work: Path, codebook: str, out: Path) -> Path:
     return corpus
 
 
+def run_dir(out: Path, codebook: str, name: str, seed: int) -> Path:
+    """Where one pretraining run of the ablation goes (other benches reuse finished ones)."""
+    return out / f"{codebook}_{name.replace(' ', '_').replace('=', '')}_seed{seed}"
+
+
 def extract_views(work: Path, n: int) -> None:
     """Augmented views of the demo folder's clips, with the features its codebook was fit on
     (the plain features are complete, so only the views are extracted)."""
@@ -156,7 +161,7 @@ def main() -> int:
         for recipe in recipes:
             for seed in args.seeds:
                 name = " ".join([recipe, *args.overrides])
-                run = out / f"{codebook}_{name.replace(' ', '_').replace('=', '')}_seed{seed}"
+                run = run_dir(out, codebook, name, seed)
                 m = measure(corpus, run, ground_truth,
                             [*RECIPES[recipe], *args.overrides, f"train.seed={seed}"])
                 print(f"| {codebook} | {name} | {seed} | {m['cross_verb']} | {m['prior_verb']} "

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from learning import corpus_for, measure  # noqa: E402
+from learning import corpus_for, measure, run_dir  # noqa: E402
 
 LOOKS: dict[str, dict[str, object]] = {
     "default": {},
@@ -90,11 +90,12 @@ def main() -> int:
     for name, overrides in LOOKS.items():
         work = args.out / name
         build(work, overrides, args.n_videos)
-        corpus = corpus_for(work, "real", work / "bench_learning")
+        out = work / "bench_learning"  # bench/learning.py's folder: its default runs count
+        corpus = corpus_for(work, "real", out)
         top1[name] = {"verb": [], "noun": []}
         for seed in args.seeds:
-            run = work / "bench_learning" / f"real_default_seed{seed}"
-            m = measure(corpus, run, work / "data" / "ground_truth.json", [f"train.seed={seed}"])
+            m = measure(corpus, run_dir(out, "real", "default", seed),
+                        work / "data" / "ground_truth.json", [f"train.seed={seed}"])
             for what in ("verb", "noun"):
                 top1[name][what].append(m[f"cross_{what}"].value)
             print(f"{name} seed {seed}: verb {m['cross_verb']}, noun {m['cross_noun']} "

@@ -123,17 +123,17 @@ def modality_reliance(
     if seen:
         scores = score_candidates(model, tmpl, *pieces, [s.clips for s in seen], batch_size)
         result.n_seen_steps = len(seen)
+        pairs = {(s.verb, s.noun) for s in seen}
+
+        def makes_pair(s: Step, word: str, label: str) -> bool:
+            return ((word, s.noun) if label == "verb" else (s.verb, word)) in pairs
+
         for k, (label, labels) in enumerate((("verb", verbs), ("noun", nouns))):
             target = np.array([list(labels).index(getattr(s, label)) for s in seen])
             result.top1_seen_pairs[label] = float((scores[k].argmax(1) == target).mean())
-        pairs = {(s.verb, s.noun) for s in seen}
-        for k, (label, labels) in enumerate((("verb", verbs), ("noun", nouns))):
-            def makes_pair(s: Step, word: str, label: str = label) -> bool:
-                return ((word, s.noun) if label == "verb" else (s.verb, word)) in pairs
-
             answers = [labels[i] for i in own[k].argmax(1)]
             result.answer_makes_seen_pair[label] = float(np.mean(
-                [makes_pair(s, a) for s, a in zip(steps, answers, strict=True)]))
+                [makes_pair(s, a, label) for s, a in zip(steps, answers, strict=True)]))
             result.candidates_make_seen_pair[label] = float(np.mean(
-                [np.mean([makes_pair(s, w) for w in labels]) for s in steps]))
+                [np.mean([makes_pair(s, w, label) for w in labels]) for s in steps]))
     return result

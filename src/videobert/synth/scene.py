@@ -194,10 +194,11 @@ class Scene:
         distractors = drawn if SHOW_DISTRACTORS else []
         t = np.arange(n_frames) / fps
         path = np.zeros((n_frames, 2))
-        for axis in range(2 if JITTER_PX > 0 else 0):  # two slow sines per axis: a hand-held wobble
-            for amp in (0.6, 0.4):
-                f, ph = rng.uniform(0.2, 0.8), rng.uniform(0, 2 * np.pi)
-                path[:, axis] += amp * JITTER_PX * np.sin(2 * np.pi * f * t + ph)
+        if JITTER_PX > 0:  # a still camera draws no path
+            for axis in range(2):  # two slow sines per axis: a hand-held wobble
+                for amp in (0.6, 0.4):
+                    f, ph = rng.uniform(0.2, 0.8), rng.uniform(0, 2 * np.pi)
+                    path[:, axis] += amp * JITTER_PX * np.sin(2 * np.pi * f * t + ph)
         jitter = np.clip(np.round(path) + MARGIN, 0, 2 * MARGIN).astype(np.int64)
         short = min(width, height)
         centre = (
