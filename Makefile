@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml requirements.lock Makefile
 lock:
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q uv==$(UV_VERSION)
-	$(VENV)/bin/uv pip compile pyproject.toml requirements-torch.in --extra asr --extra serve --extra export --extra dev \
+	$(VENV)/bin/uv pip compile pyproject.toml requirements-torch.in --extra asr --extra serve --extra export --extra motion --extra dev \
 		--universal --python-version 3.10 -o requirements.lock
 
 demo: $(STAMP)

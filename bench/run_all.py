@@ -20,7 +20,8 @@ QUICK_ARGS = {
     "pretrain_throughput.py": ["--quick"],
     "synth_look.py": ["--seeds", "0"],
 }
-NEEDS_DEMO = {"learning.py": ["--quick"], "quantisation.py": [], "serve_load.py": []}
+NEEDS_DEMO = {"learning.py": ["--quick"], "motion.py": ["--seeds", "0"], "quantisation.py": [],
+              "serve_load.py": []}
 
 
 def main() -> int:

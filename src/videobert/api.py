@@ -161,7 +161,8 @@ class Pipeline:
             from videobert.features.backbones import build_backbone
 
             self._backbone = build_backbone(self.features.backbone, self.features.weights,
-                                            self.features.size, self.device)
+                                            self.features.size, self.device,
+                                            self.features.motion)
         return self._backbone
 
     def clips(self, video: Video) -> np.ndarray:
@@ -212,7 +213,8 @@ class Pipeline:
 
         clips = self.clips(video)
         feats = self._features_of(clips)
-        normalized = normalize_video(feats, self.codebook_folder.normalize)
+        normalized = normalize_video(feats, self.codebook_folder.normalize,
+                                     self.codebook_folder.blocks)
         words = self.codebook.assign(normalized)
         reads = self.model.config.clip_feature_dim
         return VideoWords(np.asarray(words, np.int64), self.ingest.clip_frames / self.ingest.fps,

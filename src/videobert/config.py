@@ -61,6 +61,10 @@ class FeaturesConfig:
     view_min_scale: float = 0.7
     view_speed: float = 0.2
     view_flip: bool = False
+    # A motion stream appended to each clip's row: "flow" = histograms of dense optical flow
+    # (features/motion.py, needs OpenCV); None = the network's feature alone. The rows then
+    # hold two blocks, normalised apart wherever the features are normalised.
+    motion: str | None = None
 
     def __post_init__(self) -> None:
         validate(self, "features")
@@ -132,7 +136,7 @@ RULES: dict[str, dict[str, Range | tuple[str, ...]]] = {
                        "precision": ("auto", "fp32", "bf16"), "worker_timeout": NON_NEGATIVE,
                        "checkpoint_every": NON_NEGATIVE, "views": NON_NEGATIVE,
                        "view_min_scale": Range(0, 1, low_open=True),
-                       "view_speed": FRACTION},
+                       "view_speed": FRACTION, "motion": ("flow",)},
     "CodebookConfig": {"k": Range(2), "depth": AT_LEAST_1, "sample_size": AT_LEAST_1,
                        "seed": NON_NEGATIVE, "niter": AT_LEAST_1, "exemplars": NON_NEGATIVE,
                        "normalize": ("none", "l2", "center_l2")},

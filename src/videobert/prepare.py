@@ -48,8 +48,10 @@ def recorded_settings(model_dir: str | Path) -> tuple[IngestConfig, FeaturesConf
         _LOG.info(f"the recorded {backbone} weights {weights} are not on this machine: using the "
                   "backbone's default weights")
         weights = None
-    features = dataclasses.replace(FeaturesConfig(), backbone=str(backbone), weights=weights,
-                                   size=int(meta.get("size") or FeaturesConfig().size))
+    network, _, motion = str(backbone).partition("+")  # "i3d+flow": I3D and the flow stream
+    features = dataclasses.replace(FeaturesConfig(), backbone=network, weights=weights,
+                                   size=int(meta.get("size") or FeaturesConfig().size),
+                                   motion=motion or None)
     return ingest, features
 
 

@@ -65,3 +65,10 @@ class CodebookFolder:
         """What its clips went through before k-means (older codebooks: none)."""
         return str(self.meta.get("normalize") or (self.meta.get("config") or {}).get("normalize")
                    or "none")
+
+    @property
+    def blocks(self) -> list[int] | None:
+        """The widths of the streams its features hold, each normalised apart (None: one)."""
+        from videobert.visual_words.stage import feature_blocks
+
+        return feature_blocks(self.meta)

@@ -147,10 +147,11 @@ class Corpus:
         if source is None:
             return None
         from videobert.artifacts.features import normalized_clip_features
+        from videobert.visual_words.stage import feature_blocks
 
         _, meta, features = source
         return normalized_clip_features(features, meta.get("normalize", "none"),
-                                        self._clip_counts())
+                                        self._clip_counts(), feature_blocks(meta))
 
     def clip_views(self) -> list[ClipView]:
         """The augmented views of the corpus's clips (``features.views``): each complete view
@@ -161,6 +162,7 @@ class Corpus:
             return []
         from videobert.artifacts.features import normalized_clip_features
         from videobert.visual_words.hkmeans import Codebook
+        from videobert.visual_words.stage import feature_blocks
 
         codebook, meta, features = source
         tree = Codebook.load(codebook)
@@ -168,7 +170,8 @@ class Corpus:
         views = []
         done = [d for d in (features / "views").iterdir() if (d / "manifest.json").is_file()]
         for folder in sorted(done, key=lambda d: (len(d.name), d.name)):  # 2 before 10
-            table = normalized_clip_features(folder, meta.get("normalize", "none"), counts)
+            table = normalized_clip_features(folder, meta.get("normalize", "none"), counts,
+                                             feature_blocks(meta))
             words = {vid: tree.assign(x.astype(np.float32)).astype(np.int64)
                      for vid, x in table.items()}
             views.append(ClipView(folder, words, table))

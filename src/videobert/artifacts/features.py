@@ -113,6 +113,7 @@ class ClipFeatures:
 
 def normalized_clip_features(
     features_dir: str | Path, normalize: str, clip_counts: dict[str, int],
+    blocks: list[int] | None = None,
 ) -> dict[str, np.ndarray]:
     """Each video's clip features normalised as its codebook saw them (``normalize`` from the
     codebook's meta), float16 ``[n_clips, D]``: the continuous visual input of a model with
@@ -132,16 +133,18 @@ def normalized_clip_features(
         if len(array) != n_clips:
             raise ValueError(f"{reader.path(video_id)} has {len(array)} clips but its visual "
                              f"words have {n_clips}: features and codebook disagree")
-        out[video_id] = normalize_video(array, normalize).astype(np.float16)
+        out[video_id] = normalize_video(array, normalize, blocks).astype(np.float16)
     return out
 
 
-def normalize_video(features: np.ndarray, how: str) -> np.ndarray:
+def normalize_video(features: np.ndarray, how: str,
+                    blocks: list[int] | None = None) -> np.ndarray:
     """One whole video's float32 ``[n_clips, D]`` features normalised as a codebook with
-    ``normalize = how`` sees them (``center_l2`` removes this video's own mean clip)."""
+    ``normalize = how`` sees them (``center_l2`` removes this video's own mean clip; ``blocks``:
+    the codebook's stream widths, each normalised apart)."""
     from videobert.visual_words.stage import normalize_features
 
     if not len(features):
         return features
     mean = features.astype(np.float64).mean(0).astype(np.float32) if how == "center_l2" else None
-    return normalize_features(features, how, mean)
+    return normalize_features(features, how, mean, blocks)

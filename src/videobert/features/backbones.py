@@ -172,9 +172,11 @@ def build_s3d(weights: str | None = None, size: int = 224, device: str = "cpu") 
 
 
 def build_backbone(
-    name: str, weights: str | None = None, size: int = 224, device: str = "cpu"
-) -> VideoCNN:
-    """A backbone by name (``i3d`` | ``s3d``), ready for inference on ``device``."""
+    name: str, weights: str | None = None, size: int = 224, device: str = "cpu",
+    motion: str | None = None,
+) -> Backbone:
+    """A backbone by name (``i3d`` | ``s3d``), ready for inference on ``device``; with
+    ``motion="flow"`` its rows also hold the flow stream (``features/motion.py``)."""
     builders = {"i3d": build_i3d, "s3d": build_s3d}
     if name not in builders:
         raise ValueError(
@@ -183,4 +185,11 @@ def build_backbone(
         )
     if size < 32:
         raise ValueError(f"input size {size} is too small for a 3D CNN (need >= 32 px)")
-    return builders[name](weights=weights, size=size, device=device)
+    if motion not in (None, "flow"):
+        raise ValueError(f"unknown motion stream {motion!r}: choose flow or None")
+    network = builders[name](weights=weights, size=size, device=device)
+    if motion is None:
+        return network
+    from videobert.features.motion import WithMotion
+
+    return WithMotion(network)

@@ -25,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint-every", type=int, metavar="CLIPS",
                         help="save a long video's partial features every CLIPS clips, so a "
                         "killed run resumes inside it (default 256; 0 = whole videos only)")
+    parser.add_argument("--motion", choices=("flow",),
+                        help="append a motion stream to each clip's row: flow = histograms of "
+                        "dense optical flow (OpenCV), read apart from the object that moves")
     parser.add_argument("--shard", help="i/n: this process does every n-th video from the i-th "
                         "(default: RANK/WORLD_SIZE from the environment, else 0/1)")
     add_device_argument(parser)
@@ -35,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _flag_overrides(args: argparse.Namespace) -> list[str]:
     flags = {"backbone": args.backbone, "weights": args.weights, "size": args.size,
              "batch_size": args.batch_size, "workers": args.workers,
-             "precision": args.precision, "checkpoint_every": args.checkpoint_every}
+             "precision": args.precision, "checkpoint_every": args.checkpoint_every,
+             "motion": args.motion}
     return [f"{k}={v}" for k, v in flags.items() if v is not None]
 
 

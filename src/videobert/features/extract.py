@@ -364,12 +364,18 @@ def run_features(
 
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if backbone is None:
-        backbone = build_backbone(config.backbone, config.weights, config.size, str(dev))
+        backbone = build_backbone(config.backbone, config.weights, config.size, str(dev),
+                                  config.motion)
     elif backbone.size != config.size:
         raise ValueError(f"backbone takes {backbone.size} px but config.size is {config.size}")
+    elif bool(config.motion) != bool(getattr(backbone, "blocks", None)):
+        raise ValueError(f"features.motion is {config.motion!r} but the backbone given is "
+                         f"{backbone.name}: build it with build_backbone(..., motion=...)")
     precision = resolve_precision(config.precision, dev, config.size)
     header = _header(config, grid, backbone.name, backbone.weights, backbone.dim, config.size,
                      view)
+    if getattr(backbone, "blocks", None):  # several streams: normalised apart downstream
+        header["blocks"] = list(backbone.blocks)
     _check_same_run(out, header)
 
     _drop_stale(out, mine)

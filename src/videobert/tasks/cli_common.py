@@ -129,8 +129,8 @@ def words_features(clip_feature_dim: int, codebook_dir: Path, words: Any,
         raise FileNotFoundError(f"{words.folder}: its meta.json names no features folder, and "
                                 "this model reads clip features beside the visual words")
     counts = {vid: int(w.size) for vid, w in video_words.items()}
-    return normalized_clip_features(features_dir,
-                                    CodebookFolder.open(codebook_dir).normalize, counts)
+    folder = CodebookFolder.open(codebook_dir)
+    return normalized_clip_features(features_dir, folder.normalize, counts, folder.blocks)
 
 
 def write_report(out: str | Path, name: str, figures: dict[str, Any], markdown: str) -> None:

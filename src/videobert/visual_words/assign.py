@@ -87,7 +87,7 @@ def run_assign(codebook_dir: str | Path, features_dir: str | Path, out_dir: str 
         raise ValueError(f"{features_dir}: no usable feature files (see the skipped list)")
     normalize = folder.normalize
     means = {f.id: video_mean(f) for f in files} if normalize == "center_l2" else None
-    assignments = assign_all(codebook, files, report, normalize, means)
+    assignments = assign_all(codebook, files, report, normalize, means, folder.blocks)
 
     out.mkdir(parents=True, exist_ok=True)
     (out / META_FILE).unlink(missing_ok=True)  # the folder is incomplete until meta.json

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +63,13 @@ def video_mean(f: FeatureFile) -> np.ndarray:
     return (total / max(f.n_clips, 1)).astype(np.float32)
 
 
-def normalize_features(x: np.ndarray, how: str, mean: np.ndarray | None = None) -> np.ndarray:
+def normalize_features(x: np.ndarray, how: str, mean: np.ndarray | None = None,
+                       blocks: Sequence[int] | None = None) -> np.ndarray:
     """The features the codebook sees (``CodebookConfig.normalize``); ``mean``: the video's
-    mean clip, needed by ``center_l2``."""
+    mean clip, needed by ``center_l2``. ``blocks``: the widths of the streams a row holds (the
+    features manifest's ``blocks``, e.g. appearance and motion); each is normalised on its own
+    and the row divided by sqrt(number of blocks), so every stream weighs the same and the row
+    still has unit norm."""
     if how == "none":
         return x
     if how not in NORMALIZATIONS:
@@ -73,6 +78,23 @@ def normalize_features(x: np.ndarray, how: str, mean: np.ndarray | None = None) 
         if mean is None:
             raise ValueError("center_l2 needs the video's mean clip feature")
         x = x - mean
+    if blocks is not None and len(blocks) > 1:
+        if sum(blocks) != x.shape[-1]:
+            raise ValueError(f"feature blocks {list(blocks)} do not add up to the feature "
+                             f"width {x.shape[-1]}")
+        edges = np.cumsum([0, *blocks])
+        parts = [_unit_rows(x[:, lo:hi]) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+        return (np.concatenate(parts, 1) / np.sqrt(len(blocks))).astype(np.float32)
+    return _unit_rows(x)
+
+
+def feature_blocks(meta: dict[str, Any]) -> list[int] | None:
+    """The stream widths recorded in a features manifest or codebook meta (None: one stream)."""
+    blocks = meta.get("blocks")
+    return [int(b) for b in blocks] if blocks else None
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return (x / np.maximum(norms, 1e-6)).astype(np.float32)
 
@@ -80,6 +102,7 @@ def normalize_features(x: np.ndarray, how: str, mean: np.ndarray | None = None) 
 def sample_features(
     files: list[FeatureFile], sample_size: int, seed: int, dim: int, report: StageReport,
     normalize: str = "none", means: dict[str, np.ndarray] | None = None,
+    blocks: Sequence[int] | None = None,
 ) -> tuple[np.ndarray, list[FeatureFile]]:
     """Up to ``sample_size`` clips drawn uniformly over all clips (float32), reading only those
     rows of each memory-mapped file. Videos with non-finite values are reported and dropped."""
@@ -103,7 +126,7 @@ def sample_features(
                 keep[lo:hi] = False
                 continue
             sample[lo:hi] = normalize_features(sample[lo:hi], normalize,
-                                               (means or {}).get(f.id))
+                                               (means or {}).get(f.id), blocks)
         good.append(f)
     return (sample if keep.all() else sample[keep]), good
 
@@ -111,6 +134,7 @@ def sample_features(
 def assign_all(
     codebook: Codebook, files: list[FeatureFile], report: StageReport,
     normalize: str = "none", means: dict[str, np.ndarray] | None = None,
+    blocks: Sequence[int] | None = None,
 ) -> Assignments:
     """Assign every clip of every file. Short videos are pooled into batches of about
     ``CHUNK_ROWS`` rows (one tree walk per batch, not per video); long ones stream in chunks."""
@@ -140,7 +164,8 @@ def assign_all(
             if not np.isfinite(x).all():
                 report.skip(f.path, "contains NaN or infinite values")
                 continue
-            pool.append((index, normalize_features(x, normalize, (means or {}).get(f.id))))
+            pool.append((index, normalize_features(x, normalize, (means or {}).get(f.id),
+                                                   blocks)))
             pooled += len(x)
             if pooled >= CHUNK_ROWS:
                 flush()
@@ -155,7 +180,7 @@ def assign_all(
                 words = []
                 break
             w, d = words_and_distances(normalize_features(x, normalize,
-                                                          (means or {}).get(f.id)))
+                                                          (means or {}).get(f.id), blocks))
             words.append(w)
             dists.append(d)
             bar.update(len(x))
@@ -264,8 +289,9 @@ def run_codebook(
     if config.normalize not in NORMALIZATIONS:
         raise ValueError(f"codebook.normalize {config.normalize!r}: one of {NORMALIZATIONS}")
     means = ({f.id: video_mean(f) for f in files} if config.normalize == "center_l2" else None)
+    blocks = feature_blocks(manifest)
     sample, files = sample_features(files, config.sample_size, config.seed, dim, report,
-                                    config.normalize, means)
+                                    config.normalize, means, blocks)
     if len(sample) == 0:
         raise ValueError(f"{features_dir}: no usable clips to fit a codebook on")
     total_clips = sum(f.n_clips for f in files)
@@ -282,7 +308,7 @@ def run_codebook(
     del sample
 
     started = time.perf_counter()
-    assignments = assign_all(codebook, files, report, config.normalize, means)
+    assignments = assign_all(codebook, files, report, config.normalize, means, blocks)
     assign_seconds = time.perf_counter() - started
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -317,6 +343,7 @@ def run_codebook(
         size=manifest.get("size"),
         min_last_clip=_min_last_clip(segments_dir),  # with fps, clip_frames: the clip grid
         normalize=config.normalize,  # what assigning new videos must apply first
+        blocks=blocks,  # and stream by stream, when the rows hold several (features.motion)
         sample_size=sample_size,
         features=str(features_dir.resolve()),
         features_manifest_sha1=_fingerprint(features_dir),
