@@ -8,6 +8,7 @@ seeds, and the linear probes on both feature sets (what the features know).
 
     python bench/motion.py demo_out                    # seeds 0-3, ~12 min on 2 cores
     python bench/motion.py demo_out --seeds 0          # one seed
+    python bench/motion.py demo_out --set model.size=small   # both arms at the small size
 
 The I3D rows are the demo's own (``WORK/features``); only the flow stream is computed, with the
 function the features stage calls, so the rows equal `videobert features --motion flow`'s
@@ -99,6 +100,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="default: WORK/bench_motion")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     parser.add_argument("--threads", type=int, default=int(os.environ.get("THREADS", "2")))
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="a pretraining override for both arms")
     args = parser.parse_args()
     import torch
 
@@ -114,14 +117,15 @@ def main() -> int:
               f"{os.getloadavg()[0]:.2f})", flush=True)
     corpora = {"i3d": corpus_for(work, "real", work / "bench_learning"),
                "i3d+flow": motion_corpus(work, out)}
-    runs = {"i3d": lambda seed: run_dir(work / "bench_learning", "real", "default", seed),
-            "i3d+flow": lambda seed: out / f"run_seed{seed}"}
+    recipe = " ".join(["default", *args.overrides])  # bench/learning.py's run names
+    runs = {"i3d": lambda seed: run_dir(work / "bench_learning", "real", recipe, seed),
+            "i3d+flow": lambda seed: run_dir(out, "real", recipe, seed)}
     top1: dict[str, dict[str, list[float]]] = {}
     for name, corpus in corpora.items():
         top1[name] = {"verb": [], "noun": []}
         for seed in args.seeds:
             m = measure(corpus, runs[name](seed), work / "data" / "ground_truth.json",
-                        [f"train.seed={seed}"])
+                        [f"train.seed={seed}", *args.overrides])
             for what in ("verb", "noun"):
                 top1[name][what].append(m[f"cross_{what}"].value)
             print(f"{name} seed {seed}: verb {m['cross_verb']} (prior {m['prior_verb']}), "

@@ -234,3 +234,14 @@ def test_cpu_attention_with_dropout_equals_sdpa_without_it():
         explicit = model(ids, tt, mask).hidden_states
     real = mask[..., None].expand_as(reference)
     torch.testing.assert_close(explicit[real], reference[real], atol=1e-5, rtol=1e-5)
+
+
+def test_the_small_size_is_a_preset_the_pretraining_config_accepts():
+    """model.size=small (the size that reads verbs and nouns with the flow stream)."""
+    from videobert.model import PRESETS
+    from videobert.train.config import load_pretrain_config
+
+    assert load_pretrain_config("tiny", ["model.size=small"]).model.size == "small"
+    config = PRESETS["small"](LAYOUT, clip_feature_dim=8)
+    assert (config.hidden_size, config.num_layers, config.num_heads) == (256, 4, 4)
+    assert config.clip_feature_dim == 8  # overrides reach the config as for every size

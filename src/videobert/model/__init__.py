@@ -8,6 +8,7 @@ from videobert.model.videobert import (
     base_config,
     large_config,
     minilm_l6_config,
+    small_config,
     tiny_config,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "base_config",
     "large_config",
     "minilm_l6_config",
+    "small_config",
     "tiny_config",
 ]

@@ -100,6 +100,12 @@ def tiny_config(layout: VocabLayout, **overrides: Any) -> VideoBertConfig:
     return _config(layout, 128, 2, 2, 512, **overrides)
 
 
+def small_config(layout: VocabLayout, **overrides: Any) -> VideoBertConfig:
+    """256 hidden, 4 layers: with the flow stream (``features.motion``) the tiny size reads the
+    verb or the noun of a clip, this one both (docs/benchmarks.md, "A motion stream")."""
+    return _config(layout, 256, 4, 4, 1024, **overrides)
+
+
 def minilm_l6_config(layout: VocabLayout, **overrides: Any) -> VideoBertConfig:
     """The size of the bundled all-MiniLM-L6-v2 (the demo's pretrained start)."""
     return _config(layout, 384, 6, 12, 1536, **overrides)
@@ -116,7 +122,8 @@ def large_config(layout: VocabLayout, **overrides: Any) -> VideoBertConfig:
 
 
 PRESETS = {
-    "tiny": tiny_config, "minilm": minilm_l6_config, "base": base_config,
+    "tiny": tiny_config, "small": small_config, "minilm": minilm_l6_config,
+    "base": base_config,
     "large": large_config, "paper": large_config,
 }
 

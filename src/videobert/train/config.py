@@ -23,12 +23,12 @@ from videobert.config import (
 from videobert.model.videobert import PRESETS
 from videobert.sequences.dataset import SequenceConfig
 
-MODEL_SIZES = tuple(PRESETS)  # tiny | minilm | base | large | paper (= large)
+MODEL_SIZES = tuple(PRESETS)  # tiny | small | minilm | base | large | paper (= large)
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
-    size: str = "tiny"  # tiny | minilm | base | large (builders in videobert.model.videobert)
+    size: str = "tiny"  # tiny | small | minilm | base | large (videobert.model.videobert)
     init: str | None = None  # None = random; "minilm" = bundled MiniLM; else BERT folder/hub id
     hidden_dropout: float = 0.1
     attention_dropout: float = 0.1
