@@ -40,6 +40,9 @@ class IngestConfig:
         validate(self, "ingest")
 
 
+MOTIONS = ("flow",)  # values of FeaturesConfig.motion besides None (features/motion.py)
+
+
 @dataclasses.dataclass(frozen=True)
 class FeaturesConfig:
     backbone: str = "i3d"  # i3d (offline default) | s3d (torchvision, downloads weights) | npy
@@ -136,7 +139,7 @@ RULES: dict[str, dict[str, Range | tuple[str, ...]]] = {
                        "precision": ("auto", "fp32", "bf16"), "worker_timeout": NON_NEGATIVE,
                        "checkpoint_every": NON_NEGATIVE, "views": NON_NEGATIVE,
                        "view_min_scale": Range(0, 1, low_open=True),
-                       "view_speed": FRACTION, "motion": ("flow",)},
+                       "view_speed": FRACTION, "motion": MOTIONS},
     "CodebookConfig": {"k": Range(2), "depth": AT_LEAST_1, "sample_size": AT_LEAST_1,
                        "seed": NON_NEGATIVE, "niter": AT_LEAST_1, "exemplars": NON_NEGATIVE,
                        "normalize": ("none", "l2", "center_l2")},

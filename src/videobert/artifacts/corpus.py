@@ -166,12 +166,12 @@ class Corpus:
 
         codebook, meta, features = source
         tree = Codebook.load(codebook)
-        counts = self._clip_counts()
+        counts, blocks = self._clip_counts(), feature_blocks(meta)
         views = []
         done = [d for d in (features / "views").iterdir() if (d / "manifest.json").is_file()]
         for folder in sorted(done, key=lambda d: (len(d.name), d.name)):  # 2 before 10
             table = normalized_clip_features(folder, meta.get("normalize", "none"), counts,
-                                             feature_blocks(meta))
+                                             blocks)
             words = {vid: tree.assign(x.astype(np.float32)).astype(np.int64)
                      for vid, x in table.items()}
             views.append(ClipView(folder, words, table))

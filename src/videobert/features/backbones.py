@@ -45,6 +45,14 @@ class Backbone(Protocol):
         ...
 
 
+def uint8_clips(clips: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """``clips`` as a tensor, checked to be uint8 (B, T, H, W, 3) RGB."""
+    x = torch.as_tensor(clips)
+    if x.ndim != 5 or x.shape[-1] != 3 or x.dtype != torch.uint8:
+        raise ValueError(f"expected uint8 clips (B, T, H, W, 3), got {x.dtype} {tuple(x.shape)}")
+    return x
+
+
 class VideoCNN:
     """A 3D CNN plus its input normalisation; implements ``Backbone``."""
 
@@ -66,12 +74,8 @@ class VideoCNN:
         self._std = torch.tensor(std, device=self.device).view(1, 3, 1, 1, 1) * 255.0
 
     def preprocess(self, clips: np.ndarray | torch.Tensor) -> torch.Tensor:
-        x = torch.as_tensor(clips)
-        if x.ndim != 5 or x.shape[-1] != 3 or x.dtype != torch.uint8:
-            raise ValueError(
-                f"expected uint8 clips (B, T, H, W, 3), got {x.dtype} {tuple(x.shape)}"
-            )
-        x = x.to(self.device).permute(0, 4, 1, 2, 3).float()  # (B, 3, T, H, W), 0..255
+        x = uint8_clips(clips).to(self.device)
+        x = x.permute(0, 4, 1, 2, 3).float()  # (B, 3, T, H, W), 0..255
         if x.shape[-2:] != (self.size, self.size):
             b, c, t, h, w = x.shape
             frames = x.transpose(1, 2).reshape(b * t, c, h, w)
@@ -185,11 +189,10 @@ def build_backbone(
         )
     if size < 32:
         raise ValueError(f"input size {size} is too small for a 3D CNN (need >= 32 px)")
-    if motion not in (None, "flow"):
-        raise ValueError(f"unknown motion stream {motion!r}: choose flow or None")
-    network = builders[name](weights=weights, size=size, device=device)
-    if motion is None:
-        return network
+    from videobert.config import MOTIONS
     from videobert.features.motion import WithMotion
 
-    return WithMotion(network)
+    if motion is not None and motion not in MOTIONS:
+        raise ValueError(f"unknown motion stream {motion!r}: choose one of {MOTIONS} or None")
+    network = builders[name](weights=weights, size=size, device=device)
+    return network if motion is None else WithMotion(network)

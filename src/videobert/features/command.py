@@ -8,7 +8,7 @@ import sys
 import yaml
 
 from videobert.cli_options import add_config_arguments, add_device_argument
-from videobert.config import ConfigError, FeaturesConfig, load_section, to_dict
+from videobert.config import MOTIONS, ConfigError, FeaturesConfig, load_section, to_dict
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint-every", type=int, metavar="CLIPS",
                         help="save a long video's partial features every CLIPS clips, so a "
                         "killed run resumes inside it (default 256; 0 = whole videos only)")
-    parser.add_argument("--motion", choices=("flow",),
+    parser.add_argument("--motion", choices=MOTIONS,
                         help="append a motion stream to each clip's row: flow = histograms of "
                         "dense optical flow (OpenCV), read apart from the object that moves")
     parser.add_argument("--shard", help="i/n: this process does every n-th video from the i-th "

@@ -368,14 +368,15 @@ def run_features(
                                   config.motion)
     elif backbone.size != config.size:
         raise ValueError(f"backbone takes {backbone.size} px but config.size is {config.size}")
-    elif bool(config.motion) != bool(getattr(backbone, "blocks", None)):
+    blocks = getattr(backbone, "blocks", None)  # several streams: normalised apart downstream
+    if bool(config.motion) != bool(blocks):
         raise ValueError(f"features.motion is {config.motion!r} but the backbone given is "
                          f"{backbone.name}: build it with build_backbone(..., motion=...)")
     precision = resolve_precision(config.precision, dev, config.size)
     header = _header(config, grid, backbone.name, backbone.weights, backbone.dim, config.size,
                      view)
-    if getattr(backbone, "blocks", None):  # several streams: normalised apart downstream
-        header["blocks"] = list(backbone.blocks)
+    if blocks:
+        header["blocks"] = list(blocks)
     _check_same_run(out, header)
 
     _drop_stale(out, mine)

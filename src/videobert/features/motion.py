@@ -27,7 +27,6 @@ GRID = 2  # cells per side
 BINS = 8  # flow directions
 _PER_SEGMENT = BINS + GRID * GRID * BINS + 8
 FLOW_DIM = SEGMENTS * _PER_SEGMENT  # 144
-MOTIONS = ("flow",)  # values of features.motion besides None
 
 
 def _cv2():
@@ -96,18 +95,15 @@ class WithMotion:
 
     def preprocess(self, clips: np.ndarray | torch.Tensor) -> torch.Tensor:
         """Keeps the uint8 clips: the flow is computed on them, the network's input from them."""
-        x = torch.as_tensor(clips)
-        if x.ndim != 5 or x.shape[-1] != 3 or x.dtype != torch.uint8:
-            raise ValueError(f"expected uint8 clips (B, T, H, W, 3), got {x.dtype} "
-                             f"{tuple(x.shape)}")
-        return x
+        from videobert.features.backbones import uint8_clips
+
+        return uint8_clips(clips)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         appearance = self.network.forward_features(self.network.preprocess(x))
-        clips = x.cpu().numpy()
-        if clips.shape[2:4] != (self.size, self.size):  # the flow sees what the network sees
-            clips = self._resize(x).cpu().numpy()
-        motion = torch.from_numpy(np.stack([flow_descriptor(c) for c in clips]))
+        if x.shape[2:4] != (self.size, self.size):  # the flow sees what the network sees
+            x = self._resize(x)
+        motion = torch.from_numpy(np.stack([flow_descriptor(c) for c in x.cpu().numpy()]))
         return torch.cat([appearance.float(), motion.to(appearance.device)], 1)
 
     def _resize(self, x: torch.Tensor) -> torch.Tensor:
