@@ -120,3 +120,63 @@ def test_prepare_reads_the_settings_the_codebook_recorded(tmp_path, capsys):
     (codebook / "meta.json").write_text(json.dumps({**meta, "backbone": "npy"}))
     with pytest.raises(ValueError, match="imported features.*codebook assign"):
         recorded_settings(tmp_path / "model")
+
+
+Labels = dict[str, np.ndarray]
+
+
+def _two_streams(folder: Path, seed: int = 0) -> tuple[Labels, Labels]:
+    """Rows of two blocks (4 + 3 columns) whose clusters are independent: which of two centres
+    a clip's first block is drawn around, and which of two its second block is."""
+    rng = np.random.default_rng(seed)
+    first, second = rng.standard_normal((2, 4)) * 6, rng.standard_normal((2, 3)) * 6
+    folder.mkdir(parents=True, exist_ok=True)
+    labels_a, labels_b, videos = {}, {}, {}
+    for vid in ("v0", "v1", "v2", "v3"):
+        a, b = rng.integers(0, 2, 30), rng.integers(0, 2, 30)
+        rows = np.concatenate([first[a], second[b]], 1) + 0.1 * rng.standard_normal((30, 7))
+        np.save(folder / f"{vid}.npy", rows.astype(np.float16))
+        labels_a[vid], labels_b[vid], videos[vid] = a, b, {"n_clips": 30}
+    (folder / "manifest.json").write_text(json.dumps({
+        "backbone": "i3d+flow", "weights": "w", "dim": 7, "blocks": [4, 3], "fps": FPS,
+        "clip_frames": CLIP_FRAMES, "size": 112, "videos": videos, "skipped": []}))
+    return labels_a, labels_b
+
+
+def _agree(words: dict[str, np.ndarray], labels: dict[str, np.ndarray]) -> float:
+    """Share of clip pairs that the words and the labels both put together or both apart."""
+    w = np.concatenate([words[v] for v in sorted(labels)])
+    y = np.concatenate([labels[v] for v in sorted(labels)])
+    return float(((w[:, None] == w[None]) == (y[:, None] == y[None])).mean())
+
+
+@pytest.mark.parametrize("block", [0, 1])
+def test_words_can_be_fit_on_one_block_of_the_rows(tmp_path, block):
+    """codebook.word_block: the words follow that block's clusters alone, assigning new rows
+    reads the same block, and the recorded width stays the rows' (the model's clip features)."""
+    labels = _two_streams(tmp_path / "features")
+    config = CodebookConfig(k=2, depth=1, exemplars=0, normalize="l2", word_block=block)
+    run_codebook(tmp_path / "features", tmp_path / "codebook", config)
+    words = VisualWords.open(tmp_path / "codebook").by_video()
+    assert _agree(words, labels[block]) == 1.0
+    assert _agree(words, labels[1 - block]) < 0.75
+    meta = json.loads((tmp_path / "codebook" / "meta.json").read_text())
+    assert meta["dim"] == 7 and meta["word_columns"] == [[0, 4], [4, 7]][block]
+    assert np.load(tmp_path / "codebook" / "centroids.npy").shape == (2, [4, 3][block])
+
+    assert run_assign(tmp_path / "codebook", tmp_path / "features",
+                      tmp_path / "words").exit_code() == 0
+    again = VisualWords.open(tmp_path / "words").by_video()
+    for vid in words:
+        np.testing.assert_array_equal(words[vid], again[vid])
+
+
+def test_a_word_block_the_rows_do_not_have_is_refused(tmp_path):
+    _two_streams(tmp_path / "two")
+    with pytest.raises(ValueError, match=r"word_block = 2.*2 block"):
+        run_codebook(tmp_path / "two", tmp_path / "cb", CodebookConfig(k=2, depth=1,
+                                                                       word_block=2))
+    write_features(tmp_path / "one", {"a": 12})
+    with pytest.raises(ValueError, match="one stream"):
+        run_codebook(tmp_path / "one", tmp_path / "cb", CodebookConfig(k=2, depth=1,
+                                                                       word_block=0))

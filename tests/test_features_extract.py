@@ -401,8 +401,9 @@ def test_auto_precision_on_a_cpu_is_bf16_only_with_native_bf16_and_small_inputs(
 
 
 def test_the_motion_stream_is_appended_and_recorded_down_to_the_model_settings(tmp_path, media):
-    """features.motion=flow: each row is the network's feature then the clip's flow
-    descriptor; the manifest, the codebook and a model's recorded settings all say so."""
+    """features.motion=flow with frame_stride 2: each row is the network's feature then the
+    flow descriptor of all the clip's frames; the manifest, the codebook and a model's recorded
+    settings all say so."""
     from videobert.config import CodebookConfig
     from videobert.features.motion import FLOW_DIM, flow_descriptor
     from videobert.ingest.video import iter_clips
@@ -410,10 +411,11 @@ def test_the_motion_stream_is_appended_and_recorded_down_to_the_model_settings(t
     from videobert.visual_words.stage import run_codebook
 
     seg, out = _segments(tmp_path, media, names=("a", "c")), tmp_path / "features"
-    report = run_features(seg, out, _config(weights="random", motion="flow"), progress=False)
+    report = run_features(seg, out, _config(weights="random", motion="flow", frame_stride=2),
+                          progress=False)
     assert report.exit_code() == 0
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["backbone"] == "i3d+flow" and manifest["dim"] == 1024 + FLOW_DIM
+    assert manifest["backbone"] == "i3d/2+flow" and manifest["dim"] == 1024 + FLOW_DIM
     assert manifest["blocks"] == [1024, FLOW_DIM]
     rows = np.load(out / "c.npy")
     clips = list(iter_clips(media / "c.mp4", size=SIZE, **GRID))
@@ -425,4 +427,4 @@ def test_the_motion_stream_is_appended_and_recorded_down_to_the_model_settings(t
     run_codebook(out, codebook, CodebookConfig(k=2, depth=1, exemplars=0))
     assert json.loads((codebook / "meta.json").read_text())["blocks"] == [1024, FLOW_DIM]
     _, features = recorded_settings(tmp_path / "model")
-    assert (features.backbone, features.motion) == ("i3d", "flow")
+    assert (features.backbone, features.motion, features.frame_stride) == ("i3d", "flow", 2)

@@ -9,10 +9,17 @@ import torch
 
 from videobert.features.backbones import build_backbone
 from videobert.features.extract import forward_clips
-from videobert.features.motion import BINS, FLOW_DIM, WithMotion, flow_descriptor
+from videobert.features.motion import (
+    BINS,
+    FLOW_DIM,
+    FLOW_SIZE,
+    WithMotion,
+    flow_descriptor,
+    optical_flow,
+)
 from videobert.visual_words.stage import normalize_features
 
-SIDE = 64
+SIDE = 56  # FLOW_SIZE: the descriptor sees these clips as they are
 
 
 def _clip(dx: int = 0, dy: int = 0, grow: int = 0, frames: int = 12) -> np.ndarray:
@@ -102,5 +109,33 @@ def test_the_backbone_with_motion_appends_the_flow_to_the_network_rows():
     np.testing.assert_allclose(rows[:, : network.dim], alone, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(rows[:, network.dim:], np.stack([flow_descriptor(c)
                                                                 for c in clips]), rtol=1e-6)
+    assert both.frame_stride == network.frame_stride == 1
     with pytest.raises(ValueError, match="unknown motion"):
         build_backbone("i3d", weights="random", size=SIDE, motion="optical")
+
+
+def test_the_network_can_see_every_other_frame_while_the_flow_sees_all():
+    torch.manual_seed(0)
+    every = build_backbone("i3d", weights="random", size=SIDE)
+    torch.manual_seed(0)
+    both = build_backbone("i3d", weights="random", size=SIDE, motion="flow", frame_stride=2)
+    assert both.name == "i3d/2+flow" and both.frame_stride == 2
+    clips = np.stack([_clip(dx=2, frames=8), _clip(grow=1, frames=8)])
+    cpu = torch.device("cpu")
+    with torch.inference_mode():
+        rows = forward_clips(both, torch.from_numpy(clips), cpu, "fp32")
+        alternate = forward_clips(every, torch.from_numpy(clips[:, ::2].copy()), cpu, "fp32")
+    np.testing.assert_allclose(rows[:, : every.dim], alternate, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(rows[:, every.dim:], np.stack([flow_descriptor(c)
+                                                              for c in clips]), rtol=1e-6)
+    with pytest.raises(ValueError, match="frame_stride"):
+        build_backbone("i3d", weights="random", size=SIDE, frame_stride=0)
+
+
+def test_the_flow_is_computed_at_a_fixed_small_size():
+    """Frames above FLOW_SIZE are shrunk first: a larger copy of a clip moves the same way."""
+    clip = _clip(dx=2)
+    big = np.repeat(np.repeat(clip, 2, axis=1), 2, axis=2)  # 112 px, same content
+    assert optical_flow(big).shape[1:3] == (FLOW_SIZE, FLOW_SIZE)
+    assert _near(_heading(flow_descriptor(big)), 0)
+    assert optical_flow(big, size=None).shape[1:3] == (2 * SIDE, 2 * SIDE)

@@ -162,7 +162,8 @@ class Pipeline:
 
             self._backbone = build_backbone(self.features.backbone, self.features.weights,
                                             self.features.size, self.device,
-                                            self.features.motion)
+                                            self.features.motion,
+                                            self.features.frame_stride)
         return self._backbone
 
     def clips(self, video: Video) -> np.ndarray:

@@ -68,6 +68,10 @@ class FeaturesConfig:
     # (features/motion.py, needs OpenCV); None = the network's feature alone. The rows then
     # hold two blocks, normalised apart wherever the features are normalised.
     motion: str | None = None
+    # The network sees every frame_stride-th frame of a clip (the flow stream sees them all):
+    # 2 halves I3D's time; on the built-in data its probes tie with every frame (verb 0.493
+    # against 0.452, noun 0.932 against 0.945; docs/benchmarks.md, "A cheaper demo")
+    frame_stride: int = 1
 
     def __post_init__(self) -> None:
         validate(self, "features")
@@ -85,6 +89,11 @@ class CodebookConfig:
     # "center_l2" = each video's mean clip removed, then L2 (clusters then follow what changes
     # within a video - the action - more than the video's background; docs/benchmarks.md)
     normalize: str = "center_l2"
+    # With rows of several streams (features.motion): fit and assign the words on this block
+    # alone (0 = the network's feature, 1 = the motion stream); None = the whole row. The model's
+    # clip features keep every block. Words on the appearance block name objects (storyboards);
+    # the features beside them carry the motion (docs/benchmarks.md, "A cheaper demo").
+    word_block: int | None = None
 
     def __post_init__(self) -> None:
         validate(self, "codebook")
@@ -139,8 +148,10 @@ RULES: dict[str, dict[str, Range | tuple[str, ...]]] = {
                        "precision": ("auto", "fp32", "bf16"), "worker_timeout": NON_NEGATIVE,
                        "checkpoint_every": NON_NEGATIVE, "views": NON_NEGATIVE,
                        "view_min_scale": Range(0, 1, low_open=True),
-                       "view_speed": FRACTION, "motion": MOTIONS},
+                       "view_speed": FRACTION, "motion": MOTIONS,
+                       "frame_stride": AT_LEAST_1},
     "CodebookConfig": {"k": Range(2), "depth": AT_LEAST_1, "sample_size": AT_LEAST_1,
+                       "word_block": NON_NEGATIVE,
                        "seed": NON_NEGATIVE, "niter": AT_LEAST_1, "exemplars": NON_NEGATIVE,
                        "normalize": ("none", "l2", "center_l2")},
     "CorpusConfig": {"shard_size": AT_LEAST_1},

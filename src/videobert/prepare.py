@@ -48,10 +48,12 @@ def recorded_settings(model_dir: str | Path) -> tuple[IngestConfig, FeaturesConf
         _LOG.info(f"the recorded {backbone} weights {weights} are not on this machine: using the "
                   "backbone's default weights")
         weights = None
-    network, _, motion = str(backbone).partition("+")  # "i3d+flow": I3D and the flow stream
+    # "i3d/2+flow": I3D on every 2nd frame of a clip, and the flow stream
+    network, _, motion = str(backbone).partition("+")
+    network, _, stride = network.partition("/")
     features = dataclasses.replace(FeaturesConfig(), backbone=network, weights=weights,
                                    size=int(meta.get("size") or FeaturesConfig().size),
-                                   motion=motion or None)
+                                   motion=motion or None, frame_stride=int(stride or 1))
     return ingest, features
 
 

@@ -31,6 +31,7 @@ class Backbone(Protocol):
     dim: int
     weights: str  # where the weights came from (a path, a torchvision enum, or "random")
     size: int  # square input side the network is fed
+    frame_stride: int  # the network sees every frame_stride-th frame of a clip
 
     def preprocess(self, clips: np.ndarray | torch.Tensor) -> torch.Tensor:
         """uint8 (B, T, H, W, 3) RGB -> the network's float input (B, 3, T, size, size)."""
@@ -67,6 +68,7 @@ class VideoCNN:
         device: str | torch.device = "cpu",
     ) -> None:
         self.name, self.weights, self.size = name, weights, size
+        self.frame_stride = 1
         self.dim = FEATURE_DIM
         self.device = torch.device(device)
         self.net = net.eval().to(self.device)
@@ -74,7 +76,7 @@ class VideoCNN:
         self._std = torch.tensor(std, device=self.device).view(1, 3, 1, 1, 1) * 255.0
 
     def preprocess(self, clips: np.ndarray | torch.Tensor) -> torch.Tensor:
-        x = uint8_clips(clips).to(self.device)
+        x = uint8_clips(clips)[:, :: self.frame_stride].to(self.device)
         x = x.permute(0, 4, 1, 2, 3).float()  # (B, 3, T, H, W), 0..255
         if x.shape[-2:] != (self.size, self.size):
             b, c, t, h, w = x.shape
@@ -178,9 +180,12 @@ def build_s3d(weights: str | None = None, size: int = 224, device: str = "cpu") 
 def build_backbone(
     name: str, weights: str | None = None, size: int = 224, device: str = "cpu",
     motion: str | None = None,
+    frame_stride: int = 1,
 ) -> Backbone:
     """A backbone by name (``i3d`` | ``s3d``), ready for inference on ``device``; with
-    ``motion="flow"`` its rows also hold the flow stream (``features/motion.py``)."""
+    ``motion="flow"`` its rows also hold the flow stream (``features/motion.py``). The network
+    sees every ``frame_stride``-th frame of a clip (the flow sees them all); its name then
+    ends in ``/frame_stride``, e.g. ``i3d/2``, which the features manifest records."""
     builders = {"i3d": build_i3d, "s3d": build_s3d}
     if name not in builders:
         raise ValueError(
@@ -194,5 +199,9 @@ def build_backbone(
 
     if motion is not None and motion not in MOTIONS:
         raise ValueError(f"unknown motion stream {motion!r}: choose one of {MOTIONS} or None")
+    if frame_stride < 1:
+        raise ValueError(f"frame_stride must be >= 1, got {frame_stride}")
     network = builders[name](weights=weights, size=size, device=device)
+    if frame_stride > 1:
+        network.frame_stride, network.name = frame_stride, f"{name}/{frame_stride}"
     return network if motion is None else WithMotion(network)

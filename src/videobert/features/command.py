@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--motion", choices=MOTIONS,
                         help="append a motion stream to each clip's row: flow = histograms of "
                         "dense optical flow (OpenCV), read apart from the object that moves")
+    parser.add_argument("--frame-stride", type=int, metavar="K",
+                        help="the network sees every K-th frame of a clip (2 halves its time; "
+                        "the motion stream sees every frame)")
     parser.add_argument("--shard", help="i/n: this process does every n-th video from the i-th "
                         "(default: RANK/WORLD_SIZE from the environment, else 0/1)")
     add_device_argument(parser)
@@ -39,7 +42,7 @@ def _flag_overrides(args: argparse.Namespace) -> list[str]:
     flags = {"backbone": args.backbone, "weights": args.weights, "size": args.size,
              "batch_size": args.batch_size, "workers": args.workers,
              "precision": args.precision, "checkpoint_every": args.checkpoint_every,
-             "motion": args.motion}
+             "motion": args.motion, "frame_stride": args.frame_stride}
     return [f"{k}={v}" for k, v in flags.items() if v is not None]
 
 

@@ -365,13 +365,16 @@ def run_features(
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if backbone is None:
         backbone = build_backbone(config.backbone, config.weights, config.size, str(dev),
-                                  config.motion)
+                                  config.motion, config.frame_stride)
     elif backbone.size != config.size:
         raise ValueError(f"backbone takes {backbone.size} px but config.size is {config.size}")
     blocks = getattr(backbone, "blocks", None)  # several streams: normalised apart downstream
     if bool(config.motion) != bool(blocks):
         raise ValueError(f"features.motion is {config.motion!r} but the backbone given is "
                          f"{backbone.name}: build it with build_backbone(..., motion=...)")
+    if getattr(backbone, "frame_stride", 1) != config.frame_stride:
+        raise ValueError(f"features.frame_stride is {config.frame_stride} but the backbone given "
+                         f"is {backbone.name}: build it with build_backbone(..., frame_stride=...)")
     precision = resolve_precision(config.precision, dev, config.size)
     header = _header(config, grid, backbone.name, backbone.weights, backbone.dim, config.size,
                      view)

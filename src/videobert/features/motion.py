@@ -7,7 +7,7 @@ does is then readable apart from what it is, as in two-stream networks and the H
 of dense trajectories.
 
 ``features.motion = "flow"`` appends ``FLOW_DIM`` numbers to each clip's row: Farnebäck flow
-(OpenCV) between consecutive frames of the clip, at the size the network sees, summarised in
+(OpenCV) between consecutive frames of the clip, at ``FLOW_SIZE`` pixels, summarised in
 ``SEGMENTS`` equal parts of the clip by (a) a histogram of flow directions weighted by flow
 magnitude over the whole frame, (b) the same in each cell of a 2 x 2 grid, and (c) sums of
 positive and negative divergence and curl (growing, shrinking, turning), of the two stretch
@@ -27,6 +27,10 @@ GRID = 2  # cells per side
 BINS = 8  # flow directions
 _PER_SEGMENT = BINS + GRID * GRID * BINS + 8
 FLOW_DIM = SEGMENTS * _PER_SEGMENT  # 144
+# Side in pixels the flow is computed at, whatever the network's: on the built-in data flow at
+# 56 px reads the verbs as well as at 112 (probe 0.959 against 0.945) in a fifth of the time
+# (22 s against 114 s for 1,107 clips; bench/flow_size.py, docs/benchmarks.md).
+FLOW_SIZE = 56
 
 
 def _cv2():
@@ -40,23 +44,27 @@ def _cv2():
     return cv2
 
 
-def optical_flow(clip: np.ndarray) -> np.ndarray:
-    """Farnebäck flow between consecutive frames: uint8 (T, H, W, 3) RGB -> (T-1, H, W, 2)."""
+def optical_flow(clip: np.ndarray, size: int | None = FLOW_SIZE) -> np.ndarray:
+    """Farnebäck flow between consecutive frames: uint8 (T, H, W, 3) RGB -> (T-1, h, w, 2),
+    frames larger than ``size`` x ``size`` shrunk to it first (None: as they are)."""
     cv2 = _cv2()
     gray = [cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2GRAY) for f in clip]
+    if size is not None and max(clip.shape[1:3]) > size:
+        gray = [cv2.resize(g, (size, size), interpolation=cv2.INTER_AREA) for g in gray]
     return np.stack([
         cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 9, 3, 5, 1.1, 0)
         for a, b in zip(gray[:-1], gray[1:], strict=True)
     ])
 
 
-def flow_descriptor(clip: np.ndarray) -> np.ndarray:
-    """The motion stream of one clip: uint8 (T, H, W, 3) RGB -> float32 (FLOW_DIM,)."""
+def flow_descriptor(clip: np.ndarray, size: int | None = FLOW_SIZE) -> np.ndarray:
+    """The motion stream of one clip: uint8 (T, H, W, 3) RGB -> float32 (FLOW_DIM,), the flow
+    computed at ``size`` px (``optical_flow``)."""
     if clip.ndim != 4 or clip.shape[-1] != 3 or clip.dtype != np.uint8:
         raise ValueError(f"expected a uint8 clip (T, H, W, 3), got {clip.dtype} {clip.shape}")
     if len(clip) < 2:
         return np.zeros(FLOW_DIM, np.float32)
-    flow = optical_flow(clip).astype(np.float64)  # (P, H, W, 2), P frame pairs
+    flow = optical_flow(clip, size).astype(np.float64)  # (P, H, W, 2), P frame pairs
     fx, fy = flow[..., 0], flow[..., 1]
     mag = np.hypot(fx, fy)
     direction = np.floor(np.arctan2(fy, fx) % (2 * np.pi) / (2 * np.pi) * BINS).astype(np.int64)
@@ -90,6 +98,7 @@ class WithMotion:
         self.network = network
         self.name = f"{network.name}+flow"
         self.weights, self.size = network.weights, network.size
+        self.frame_stride = network.frame_stride
         self.dim = network.dim + FLOW_DIM
         self.blocks = [network.dim, FLOW_DIM]
 
@@ -101,20 +110,8 @@ class WithMotion:
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         appearance = self.network.forward_features(self.network.preprocess(x))
-        if x.shape[2:4] != (self.size, self.size):  # the flow sees what the network sees
-            x = self._resize(x)
         motion = torch.from_numpy(np.stack([flow_descriptor(c) for c in x.cpu().numpy()]))
         return torch.cat([appearance.float(), motion.to(appearance.device)], 1)
-
-    def _resize(self, x: torch.Tensor) -> torch.Tensor:
-        import torch.nn.functional as F
-
-        b, t, h, w, c = x.shape
-        frames = x.reshape(b * t, h, w, c).permute(0, 3, 1, 2).float()
-        frames = F.interpolate(frames, (self.size, self.size), mode="bilinear", antialias=True,
-                               align_corners=False)
-        return frames.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).reshape(
-            b, t, self.size, self.size, c)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         return self.network.logits(self.network.preprocess(x))

@@ -336,7 +336,8 @@ class Codebook:
         self.levels = levels
         self._norms: list[np.ndarray] | None = None  # cached by assign()
         self.meta: dict[str, Any] = dict(meta or {})
-        self.meta.update(k=self.k, depth=self.depth, n_words=self.n_words, dim=self.dim)
+        self.meta.update(k=self.k, depth=self.depth, n_words=self.n_words)
+        self.meta.setdefault("dim", self.dim)  # the rows' width: wider with word_columns
 
     @property
     def k(self) -> int:
@@ -390,7 +391,21 @@ class Codebook:
         ``return_distances``, also the squared distance to the word's centroid (float32)."""
         if self._norms is None:
             self._norms = squared_norms(self.levels)
-        return walk(self.levels, features, batch_size, self._norms, return_distances)
+        return walk(self.levels, self.word_input(features), batch_size, self._norms,
+                    return_distances)
+
+    def word_input(self, features: np.ndarray) -> np.ndarray:
+        """The part of each row the words were fit on: the columns ``meta["word_columns"]``
+        (``[lo, hi)``, one block of rows with several streams: ``codebook.word_block``), else
+        the whole row."""
+        columns = self.meta.get("word_columns")
+        if columns is None:
+            return features
+        lo, hi = (int(c) for c in columns)
+        if features.shape[-1] < hi:
+            raise ValueError(f"the codebook's words read columns {lo}:{hi} of each row, but "
+                             f"the rows have {features.shape[-1]}")
+        return features[..., lo:hi]
 
     def assign_naive(self, features: np.ndarray) -> np.ndarray:
         return walk_naive(self.levels, features)

@@ -94,6 +94,21 @@ def feature_blocks(meta: dict[str, Any]) -> list[int] | None:
     return [int(b) for b in blocks] if blocks else None
 
 
+def word_columns(blocks: Sequence[int] | None, word_block: int | None,
+                 features_dir: Path) -> list[int] | None:
+    """``[lo, hi)`` of block ``word_block`` in rows of ``blocks`` (``codebook.word_block``);
+    None for the whole row."""
+    if word_block is None:
+        return None
+    if not blocks or word_block >= len(blocks):
+        raise ValueError(f"codebook.word_block = {word_block}, but the rows of {features_dir} "
+                         f"hold {len(blocks) if blocks else 1} block(s) "
+                         f"({list(blocks) if blocks else 'one stream'}); extract them with "
+                         "features.motion to get several")
+    edges = np.cumsum([0, *blocks])
+    return [int(edges[word_block]), int(edges[word_block + 1])]
+
+
 def _unit_rows(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return (x / np.maximum(norms, 1e-6)).astype(np.float32)
@@ -290,10 +305,13 @@ def run_codebook(
         raise ValueError(f"codebook.normalize {config.normalize!r}: one of {NORMALIZATIONS}")
     means = ({f.id: video_mean(f) for f in files} if config.normalize == "center_l2" else None)
     blocks = feature_blocks(manifest)
+    columns = word_columns(blocks, config.word_block, features_dir)
     sample, files = sample_features(files, config.sample_size, config.seed, dim, report,
                                     config.normalize, means, blocks)
     if len(sample) == 0:
         raise ValueError(f"{features_dir}: no usable clips to fit a codebook on")
+    if columns is not None:
+        sample = sample[:, columns[0]: columns[1]]
     total_clips = sum(f.n_clips for f in files)
     if total_clips < n_words:
         message = (
@@ -304,6 +322,8 @@ def run_codebook(
 
     _LOG.info(f"fitting k={config.k} depth={config.depth} ({n_words} words) on {len(sample)} clips")
     codebook = Codebook.fit(sample, config.k, config.depth, config.seed, config.niter)
+    if columns is not None:  # assign() then reads the block from whole rows, wherever called
+        codebook.meta.update(word_columns=columns, dim=dim)
     sample_size = len(sample)
     del sample
 
