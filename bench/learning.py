@@ -100,7 +100,7 @@ def extract_views(work: Path, n: int) -> None:
     from videobert.settings import load_settings
 
     began = time.perf_counter()
-    features = load_settings("tiny", []).features
+    features = load_settings("small", []).features  # the demo's preset
     run_features(work / "segments", work / "features", dataclasses.replace(features, views=n))
     print(f"{n} augmented view(s) extracted in {time.perf_counter() - began:.0f} s")
 

@@ -6,9 +6,10 @@ tiny preset's pretraining over several seeds; zero-shot top-1 on the val split (
 verb-noun pairs) side by side, the per-seed difference with a 95% bootstrap interval over the
 seeds, and the linear probes on both feature sets (what the features know).
 
-    python bench/motion.py demo_out                    # seeds 0-3, ~12 min on 2 cores
-    python bench/motion.py demo_out --seeds 0          # one seed
-    python bench/motion.py demo_out --set model.size=small   # both arms at the small size
+    videobert demo --preset tiny --out demo_out_tiny  # I3D alone (the demo's preset has flow)
+    python bench/motion.py demo_out_tiny               # seeds 0-3, ~12 min on 2 cores
+    python bench/motion.py demo_out_tiny --seeds 0     # one seed
+    python bench/motion.py demo_out_tiny --set model.size=small   # both arms at the small size
 
 The I3D rows are the demo's own (``WORK/features``); only the flow stream is computed, with the
 function the features stage calls, so the rows equal `videobert features --motion flow`'s
@@ -41,7 +42,8 @@ def flow_features(work: Path, out: Path) -> float:
 
     manifest = json.loads((work / "features" / "manifest.json").read_text())
     if manifest.get("blocks"):
-        raise SystemExit(f"{work / 'features'} already holds a motion stream")
+        raise SystemExit(f"{work / 'features'} already holds a motion stream: this bench adds "
+                         "it to a demo folder of I3D alone (videobert demo --preset tiny)")
     segments = json.loads((work / "segments" / "manifest.json").read_text())
     videos = {v["id"]: v["video"] for v in segments["videos"]}
     out.mkdir(parents=True, exist_ok=True)

@@ -35,7 +35,8 @@ def test_tasks_take_the_model_as_an_option_and_one_device_default(verb, capsys):
 @pytest.mark.parametrize("verb", ["ingest", "features", "codebook", "corpus", "pretrain", "demo"])
 def test_stages_take_preset_and_set_the_same_way(verb, capsys):
     text = help_text([verb], capsys)
-    assert "--preset PRESET a shipped preset (tiny, demo, base, paper) or a YAML file" in text
+    assert ("--preset PRESET a shipped preset (tiny, small, demo, base, paper) or a YAML file"
+            in text)
     assert "--set SECTION.KEY=VALUE" in text
 
 

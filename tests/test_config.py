@@ -37,7 +37,7 @@ def test_presets_ship_inside_the_package():
 
     shipped = importlib.resources.files("videobert") / "configs"
     names = {p.name for p in shipped.iterdir()}
-    assert {"tiny.yaml", "demo.yaml", "base.yaml", "paper.yaml"} <= names
+    assert {"tiny.yaml", "small.yaml", "demo.yaml", "base.yaml", "paper.yaml"} <= names
 
 
 def test_a_wheel_carries_the_presets(tmp_path):

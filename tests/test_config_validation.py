@@ -84,5 +84,5 @@ def test_the_python_api_checks_the_same_ranges():
     with pytest.raises(ConfigError, match=r"data.text_prob \+ video_prob \+ joint_prob = 0"):
         load_pretrain_config("tiny", ["data.text_prob=0", "data.video_prob=0",
                                       "data.joint_prob=0"])
-    for preset in ("tiny", "demo", "base", "paper"):  # every shipped preset is in range
+    for preset in ("tiny", "small", "demo", "base", "paper"):  # every shipped preset is in range
         load_pretrain_config(preset)

@@ -23,7 +23,7 @@ def test_demo_runs_every_stage_and_writes_the_report(tmp_path, capsys):
         "train.eval_every=3", "train.eval_batch_size=8", "train.save_every=3",
         "evaluate.caption_epochs=2", "evaluate.finetune_epochs=1", "evaluate.max_queries=8",
     ]
-    argv = ["demo", "--out", str(out), "--n-videos", "6", "--workers", "1"]
+    argv = ["demo", "--out", str(out), "--n-videos", "6", "--workers", "1", "--data-size"]
     for s in settings:
         argv += ["--set", s]
     assert main(argv) == 0
@@ -61,15 +61,16 @@ def test_demo_runs_every_stage_and_writes_the_report(tmp_path, capsys):
     # (clip grid, backbone, 32 px), assign them to its codebook (no re-fit), run the tasks.
     model = out / "runs" / "full" / "model"
     centroids = (model / "codebook" / "centroids.npy").read_bytes()
-    # the default model reads each clip's feature beside its visual word
-    assert json.loads((model / "config.json").read_text())["clip_feature_dim"] == 1024
+    # the demo's model reads each clip's feature (I3D and the flow stream) beside its word
+    assert json.loads((model / "config.json").read_text())["clip_feature_dim"] == 1024 + 144
     new = tmp_path / "new"
     assert main(["synth", str(new), "--n-videos", "5", "--seed", "11", "--val-fraction", "0.4",
                  "--no-speech"]) == 0
     prepared = tmp_path / "prepared"
     assert main(["prepare", str(model), str(new / "manifest.jsonl"), "--out", str(prepared),
                  "--no-asr", "--no-progress"]) == 0
-    assert json.loads((prepared / "features" / "manifest.json").read_text())["size"] == 32
+    recorded = json.loads((prepared / "features" / "manifest.json").read_text())
+    assert (recorded["size"], recorded["backbone"]) == (32, "i3d/2+flow")
     assert (model / "codebook" / "centroids.npy").read_bytes() == centroids
     words = pq.read_table(prepared / "words" / "assignments.parquet")
     new_gt = json.loads((new / "ground_truth.json").read_text())
@@ -97,7 +98,7 @@ def test_demo_runs_every_stage_and_writes_the_report(tmp_path, capsys):
                                   .column("video_id").to_numpy(zero_copy_only=False) == video_id)
     mine = pipe.clip_words(new / "videos" / f"{video_id}.mp4")
     assert mine.words.tolist() == prepared_words["word"].to_pylist()
-    assert mine.features is not None and mine.features.shape == (len(mine.words), 1024)
+    assert mine.features is not None and mine.features.shape == (len(mine.words), 1024 + 144)
     verbs = (new / "verbs.txt").read_text().split()
     nouns = (new / "nouns.txt").read_text().split()
     predictions = pipe.classify(mine, verbs, nouns, window=3.0)

@@ -18,8 +18,8 @@ def add_config_arguments(parser: argparse.ArgumentParser, sections: str,
     preset sections the verb reads, for the help text."""
     default = f" (default: {default_preset})" if default_preset else ""
     parser.add_argument("--preset", default=default_preset,
-                        help=f"a shipped preset (tiny, demo, base, paper) or a YAML file; this "
-                        f"verb reads its {sections} section(s){default}")
+                        help=f"a shipped preset (tiny, small, demo, base, paper) or a YAML "
+                        f"file; this verb reads its {sections} section(s){default}")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="SECTION.KEY=VALUE",
                         help="override a config value, e.g. --set train.lr=1e-4 (repeatable; "
