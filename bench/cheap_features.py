@@ -34,6 +34,7 @@ def compute(work: Path, out: Path, videos: int | None) -> dict[str, float]:
     from videobert.ingest.video import iter_clips
 
     manifest = json.loads((work / "segments" / "manifest.json").read_text())
+    grid = json.loads((work / "features" / "manifest.json").read_text())  # the clip grid
     size = 112
     every, alternate = (build_backbone("i3d", size=size, frame_stride=k) for k in (1, 2))
     run = {
@@ -47,8 +48,8 @@ def compute(work: Path, out: Path, videos: int | None) -> dict[str, float]:
         targets = {arm: out / arm.replace(" ", "_") / f"{v['id']}.npy" for arm in ARMS}
         if all(t.exists() for t in targets.values()):
             continue
-        clips = np.stack(list(iter_clips(v["video"], fps=manifest["fps"],
-                                         clip_frames=manifest["clip_frames"], size=size,
+        clips = np.stack(list(iter_clips(v["video"], fps=grid["fps"],
+                                         clip_frames=grid["clip_frames"], size=size,
                                          crop=True)))
         for arm, fn in run.items():
             began = time.perf_counter()

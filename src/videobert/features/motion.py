@@ -27,9 +27,9 @@ GRID = 2  # cells per side
 BINS = 8  # flow directions
 _PER_SEGMENT = BINS + GRID * GRID * BINS + 8
 FLOW_DIM = SEGMENTS * _PER_SEGMENT  # 144
-# Side in pixels the flow is computed at, whatever the network's: on the built-in data flow at
-# 56 px reads the verbs as well as at 112 (probe 0.959 against 0.945) in a fifth of the time
-# (22 s against 114 s for 1,107 clips; bench/flow_size.py, docs/benchmarks.md).
+# Side in pixels the flow is computed at, whatever the network's: on the built-in data the flow
+# at 56 px reads the verbs as well as at 112 (probe 0.863 both) in a fifth of the time (23 s
+# against 107 s for 1,107 clips; bench/cheap_features.py, docs/benchmarks.md).
 FLOW_SIZE = 56
 
 
