@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from quantisation import unit  # noqa: E402
+from quantisation import Probe, unit  # noqa: E402
 
 ARMS = ("i3d every frame", "i3d every 2nd frame", "flow at 112 px", "flow at 56 px")
 
@@ -68,18 +68,11 @@ def _network(backbone, clips: np.ndarray) -> np.ndarray:
 
 
 def probes(work: Path, out: Path) -> dict[str, dict[str, str]]:
-    from videobert.metrics.bootstrap import bootstrap_mean
-    from videobert.tasks.steps import load_ground_truth, load_steps
-    from videobert.tasks.zero_shot import linear_probe
-
-    gt = load_ground_truth(work / "data" / "ground_truth.json")
+    probe = Probe(work)  # the demo's steps, split and linear probe; the arms' rows below
     rows = {arm: {p.stem: np.load(p) for p in (out / arm.replace(" ", "_")).glob("*.npy")}
             for arm in ARMS}
     # per-video centred + L2 per stream, as the codebook's default normalisation
     clips = {arm: {v: unit(x - x.mean(0)) for v, x in r.items()} for arm, r in rows.items()}
-    steps, _ = load_steps(gt, {v: np.zeros(len(x), np.int64) for v, x in rows[ARMS[0]].items()})
-    train = [s for s in steps if s.split == "train"]
-    val = [s for s in steps if s.split == "val"]
 
     def feature(arms: tuple[str, ...]):
         return lambda s: np.concatenate([
@@ -88,18 +81,7 @@ def probes(work: Path, out: Path) -> dict[str, dict[str, str]]:
     variants = {arm: (arm,) for arm in ARMS}
     variants["i3d every frame + flow at 112 px"] = (ARMS[0], ARMS[2])
     variants["i3d every 2nd frame + flow at 56 px"] = (ARMS[1], ARMS[3])
-    table = {}
-    for name, arms in variants.items():
-        represent = feature(arms)
-        x_train = np.stack([represent(s) for s in train])
-        x_val = np.stack([represent(s) for s in val])
-        table[name] = {}
-        for label, names in (("verb", gt.verbs), ("noun", gt.nouns)):
-            y_train = [names.index(getattr(s, label)) for s in train]
-            y_val = np.array([names.index(getattr(s, label)) for s in val])
-            hits = linear_probe(x_train, y_train, len(names), x_val).argmax(1) == y_val
-            table[name][label] = str(bootstrap_mean(hits.astype(np.float64)))
-    return table
+    return {name: probe.score(feature(arms)) for name, arms in variants.items()}
 
 
 def main() -> int:

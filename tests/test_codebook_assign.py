@@ -163,6 +163,11 @@ def test_words_can_be_fit_on_one_block_of_the_rows(tmp_path, block):
     meta = json.loads((tmp_path / "codebook" / "meta.json").read_text())
     assert meta["dim"] == 7 and meta["word_columns"] == [[0, 4], [4, 7]][block]
     assert np.load(tmp_path / "codebook" / "centroids.npy").shape == (2, [4, 3][block])
+    from videobert.visual_words.hkmeans import Codebook
+
+    tree = Codebook.load(tmp_path / "codebook")  # both tree walks read the block from whole rows
+    rows = np.load(tmp_path / "features" / "v0.npy").astype(np.float32)
+    np.testing.assert_array_equal(tree.assign(rows), tree.assign_naive(rows))
 
     assert run_assign(tmp_path / "codebook", tmp_path / "features",
                       tmp_path / "words").exit_code() == 0

@@ -47,8 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=2, help="processes rendering videos")
     parser.add_argument("--data-size", action="store_true",
                         help="also pretrain on half of the train split (the report's data-size "
-                        "table), beside the full run on half the cores each: about 2 minutes "
-                        "longer with the tiny preset, 5 with the small one")
+                        "table), beside the full run, each on half the cores: the demo takes "
+                        "longer")
     parser.add_argument("--no-data-size", action="store_false", dest="data_size",
                         help=argparse.SUPPRESS)  # the default since the small preset
 

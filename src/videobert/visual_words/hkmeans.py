@@ -408,7 +408,7 @@ class Codebook:
         return features[..., lo:hi]
 
     def assign_naive(self, features: np.ndarray) -> np.ndarray:
-        return walk_naive(self.levels, features)
+        return walk_naive(self.levels, self.word_input(features))
 
     def save(self, folder: str | Path) -> None:
         """``centroids.npy``, ``tree.npz``, then ``meta.json`` last (its presence = complete)."""
