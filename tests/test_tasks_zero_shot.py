@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -21,7 +22,9 @@ from test_tasks_fixtures import (
 from videobert.tasks import inputs
 from videobert.tasks.zero_shot import (
     DEFAULT_TEMPLATE,
+    WHOLE_CLIPS_ROW,
     Template,
+    appearance_block_width,
     build_prompt,
     candidate_pieces,
     evaluate_zero_shot,
@@ -301,3 +304,119 @@ def test_cli_averages_the_templates_mined_from_a_corpus(world, tmp_path):
     empty.mkdir()
     assert main(["zeroshot", "--model", str(folder), "--ground-truth", str(world.ground_truth),
                  "--out", str(out), "--templates-from", str(empty)]) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Verbs read from the motion stream
+
+
+class _PairBiased(Rigged):
+    """Rigged on clip features of an appearance block (3 columns) and a motion block (one
+    column per verb), answering from pairs as a model that saw them would. Visible word w and a
+    motion: verb VERBS[w % 4] and the noun NOUNS[m] of the motion's column m (the pairs it
+    "saw": wrong on these steps). Visible word, no motion: the noun NOUNS[w % 4] (right).
+    Words hidden, a motion: the verb VERBS[m] (right)."""
+
+    APPEARANCE = 3
+
+    def __init__(self, layout):
+        super().__init__(layout)
+        self.config = SimpleNamespace(max_position_embeddings=512,
+                                      clip_feature_dim=self.APPEARANCE + len(VERBS))
+        tok = make_tokenizer()
+        self.verbs = candidate_pieces(tok, VERBS, "verb")
+        self.nouns = candidate_pieces(tok, NOUNS, "noun")
+
+    def forward(self, input_ids, token_type_ids, attention_mask=None, mlm_labels=None,
+                clip_features=None):
+        layout = self._layout
+        logits = torch.zeros(*input_ids.shape, layout.size)
+        for b, row in enumerate(input_ids):
+            visual = row[row >= layout.visual_offset]
+            motion = (None if clip_features is None
+                      else clip_features[b, :, self.APPEARANCE:].sum(0))
+            moving = motion is not None and bool(motion.abs().sum() > 0)
+            if len(visual) and moving:
+                logits[b, :, self.verbs[int(visual[0] - layout.visual_offset) % 4]] = 8.0
+                logits[b, :, self.nouns[int(motion.argmax())]] = 8.0
+            elif len(visual):
+                logits[b, :, self.nouns[int(visual[0] - layout.visual_offset) % 4]] = 8.0
+            elif moving:
+                logits[b, :, self.verbs[int(motion.argmax())]] = 8.0
+        self.logits_fn = lambda ids: logits
+        return super().forward(input_ids, token_type_ids, attention_mask, mlm_labels)
+
+
+def _motion_steps():
+    from videobert.tasks.steps import Step
+
+    steps = []
+    for i in range(8):
+        verb, noun = i % 4, (i + 1) % 4  # the word says noun `noun`, verb `noun` (wrong)
+        features = np.zeros((3, 3 + len(VERBS)), np.float32)
+        features[:, :3] = 1.0  # appearance: the same for every clip
+        features[:, 3 + verb] = 1.0
+        steps.append(Step(f"v{i}", "val", 0, VERBS[verb], NOUNS[noun], 0.0, 4.5, "", True, 0,
+                          2, (noun, noun, noun), features=features))
+    return steps
+
+
+def test_motion_and_appearance_views_hide_one_stream_each():
+    layout = make_layout(make_tokenizer())
+    features = np.arange(12, dtype=np.float32).reshape(2, 6) + 1
+    clips = inputs.Clips((4, 5), features)
+    view = inputs.motion_view(clips, 2)
+    assert view.words == clips.words and view.hide_words and not clips.hide_words
+    assert (view.features[:, :2] == 0).all() and (view.features[:, 2:] == features[:, 2:]).all()
+    assert (clips.features == features).all()  # the whole clips are left as they were
+    example = inputs.clips_sequence(layout, [ID["egg"]], view)
+    video = np.array(example.types) == 1
+    ids = np.array(example.ids)[video][:-1]  # the video tokens, before the final [SEP]
+    assert (ids == layout.mask_id).all() and len(ids) == 2
+    assert (example.clip_features[video][:-1] == view.features).all()  # read beside [MASK]
+    assert view.subsample(1).hide_words
+    look = inputs.appearance_view(clips, 2)
+    assert look.words == clips.words and not look.hide_words
+    assert (look.features[:, 2:] == 0).all() and (look.features[:, :2] == features[:, :2]).all()
+    with pytest.raises(ValueError, match="appearance view"):
+        inputs.appearance_view(clips, 0)
+    with pytest.raises(ValueError, match="appearance block"):
+        inputs.motion_view(inputs.Clips((4, 5)), 2)
+    with pytest.raises(ValueError, match="no motion columns"):
+        inputs.motion_view(clips, 6)
+
+
+def test_verbs_come_from_the_motion_view_and_nouns_from_the_appearance_view():
+    tok = make_tokenizer()
+    model = _PairBiased(make_layout(tok))
+    steps = _motion_steps()
+    whole = evaluate_zero_shot(model, tok, steps, VERBS, NOUNS)
+    seen_pairs = whole.row("cross-modal (VideoBERT)")
+    assert seen_pairs.verb_top1 == 0.0 and seen_pairs.noun_top1 == 0.0
+    factored = evaluate_zero_shot(model, tok, steps, VERBS, NOUNS, appearance_width=3)
+    cross = factored.row("cross-modal (VideoBERT)")
+    assert cross.verb_top1 == 1.0 and cross.noun_top1 == 1.0
+    assert factored.row(WHOLE_CLIPS_ROW) == dataclasses.replace(seen_pairs,
+                                                                method=WHOLE_CLIPS_ROW)
+    assert factored.rows[1].method == "cross-modal (VideoBERT)"  # the row the bars read
+    assert factored.probe_row() is None  # no features folder: no probe, whatever the rows
+    assert np.trace(np.array(factored.cross_modal_confusion["verb"])) == len(steps)
+    assert "both from the whole clips" in factored.to_markdown()
+
+
+def test_appearance_block_width_reads_the_codebook_streams(tmp_path):
+    from videobert.io import write_json
+
+    codebook = tmp_path / "codebook"
+    codebook.mkdir()
+    np.save(codebook / "centroids.npy", np.zeros((4, 7), np.float32))
+    write_json(codebook / "meta.json", {"k": 2, "depth": 2, "n_words": 4, "dim": 7,
+                                        "normalize": "center_l2", "blocks": [3, 4]})
+    reads = SimpleNamespace(config=SimpleNamespace(clip_feature_dim=7))
+    assert appearance_block_width(reads, codebook) == 3
+    assert appearance_block_width(SimpleNamespace(config=SimpleNamespace(clip_feature_dim=0)),
+                           codebook) == 0  # words only: nothing to split
+    assert appearance_block_width(reads, None) == 0
+    write_json(codebook / "meta.json", {"k": 2, "depth": 2, "n_words": 4, "dim": 7,
+                                        "normalize": "center_l2"})
+    assert appearance_block_width(reads, codebook) == 0  # one stream: verbs from the whole clips

@@ -228,9 +228,11 @@ class Pipeline:
                  window: float | None = None, top_k: int = 5) -> list[Prediction]:
         """Zero-shot verb and noun, for the whole video (``window=None``) or for each stretch
         of ``window`` seconds (the prompt "now let me show you how to [MASK] the [MASK]")."""
+        from videobert.tasks.inputs import appearance_view, motion_view
         from videobert.tasks.zero_shot import (
             DEFAULT_TEMPLATE,
             Template,
+            appearance_block_width,
             candidate_pieces,
             score_candidates,
         )
@@ -240,10 +242,16 @@ class Pipeline:
         vw = video if isinstance(video, VideoWords) else self.clip_words(video)
         spans = clip_spans(len(vw.words), vw.clip_seconds, window)
         template = Template.parse(DEFAULT_TEMPLATE, self.tokenizer)
-        verb_s, noun_s = score_candidates(
-            self.model, template, candidate_pieces(self.tokenizer, verbs, "verb"),
-            candidate_pieces(self.tokenizer, nouns, "noun"),
-            [vw.clips(lo, hi) for lo, hi in spans])
+        verb_p = candidate_pieces(self.tokenizer, verbs, "verb")
+        noun_p = candidate_pieces(self.tokenizer, nouns, "noun")
+        clips = [vw.clips(lo, hi) for lo, hi in spans]
+        verb_s, noun_s = score_candidates(self.model, template, verb_p, noun_p, clips)
+        width = appearance_block_width(self.model, self.model_dir / "codebook")
+        if width and vw.features is not None:  # one stream per slot, as evaluate reads them
+            verb_s, _ = score_candidates(self.model, template, verb_p, noun_p,
+                                         [motion_view(c, width) for c in clips])
+            _, noun_s = score_candidates(self.model, template, verb_p, noun_p,
+                                         [appearance_view(c, width) for c in clips])
         return [Prediction(*vw.span(lo, hi), _ranked(verbs, verb_s[i], top_k),
                            _ranked(nouns, noun_s[i], top_k))
                 for i, (lo, hi) in enumerate(spans)]

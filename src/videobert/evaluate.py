@@ -104,7 +104,7 @@ def _data_size_rows(extra_runs: dict[str, Path], main_label: str, main_zero_shot
     """Zero-shot cross-modal figures of models pretrained on other corpus sizes (with each
     row's per-step hits, for the paired comparison)."""
     from videobert.tasks.inputs import load_model_folder
-    from videobert.tasks.zero_shot import evaluate_zero_shot
+    from videobert.tasks.zero_shot import appearance_block_width, evaluate_zero_shot
 
     def row(label: str, result) -> dict[str, Any]:
         cross = result.rows[1]
@@ -112,10 +112,10 @@ def _data_size_rows(extra_runs: dict[str, Path], main_label: str, main_zero_shot
 
     rows = [row(main_label, main_zero_shot)]
     for label, run in extra_runs.items():
-        model, tokenizer, _ = load_model_folder(Path(run) / "model", cfg.device)
-        rows.append(row(label, evaluate_zero_shot(model, tokenizer, val, gt.verbs, gt.nouns,
-                                                  main_zero_shot.templates,
-                                                  batch_size=cfg.batch_size)))
+        model, tokenizer, codebook = load_model_folder(Path(run) / "model", cfg.device)
+        rows.append(row(label, evaluate_zero_shot(
+            model, tokenizer, val, gt.verbs, gt.nouns, main_zero_shot.templates,
+            batch_size=cfg.batch_size, appearance_width=appearance_block_width(model, codebook))))
     return rows
 
 
@@ -137,7 +137,7 @@ def _interval_bar(name: str, ours: Sequence[float], baseline: Sequence[float], f
 def quality_bars(zero_shot, captioning, retrieval, data_size, text_to_video=None) -> list[Bar]:
     bars = []
     cross, prior = zero_shot.rows[1], zero_shot.rows[0]
-    probe = zero_shot.rows[2] if len(zero_shot.rows) > 2 else None
+    probe = zero_shot.probe_row()
     hits = zero_shot.hits
     for what in ("verb", "noun"):
         top1 = f"{what}_top1"

@@ -136,7 +136,7 @@ def pretraining_summary(metrics_jsonl: Path) -> dict[str, Any]:
 
 
 def diagnostics_markdown(zero_shot, reliance, codebook_info, pretraining) -> str:
-    probe = zero_shot.rows[2] if len(zero_shot.rows) > 2 else None
+    probe = zero_shot.probe_row()
     feature_probe = {"verb": probe.verb_top1, "noun": probe.noun_top1} if probe else None
     parts = [
         "\n## Diagnostics: does the model read the video?\n",

@@ -40,6 +40,9 @@ class Clips:
 
     words: tuple[int, ...]
     features: np.ndarray | None = None  # (len(words), F)
+    # True: each clip is shown as [MASK] with its feature (its word is not given); see
+    # ``motion_view``
+    hide_words: bool = False
 
     def __len__(self) -> int:
         return len(self.words)
@@ -50,7 +53,36 @@ class Clips:
             return self
         idx = evenly_spaced(len(self.words), limit)
         features = None if self.features is None else self.features[idx]
-        return Clips(tuple(self.words[i] for i in idx), features)
+        return Clips(tuple(self.words[i] for i in idx), features, self.hide_words)
+
+
+def motion_view(clips: Clips, appearance_width: int) -> Clips:
+    """The clips as their motion stream alone: each clip's word hidden (``[MASK]``, not a
+    target) and the first ``appearance_width`` columns of its feature, the appearance block,
+    zeroed. What the model then reads is what moves, not which object it is, so a verb is not
+    recognised as part of an object–verb pair seen in pretraining (docs/benchmarks.md,
+    "Verbs read from the motion stream")."""
+    if clips.features is None or appearance_width <= 0:
+        raise ValueError("a motion view needs clip features with an appearance block before "
+                         "the motion block (features.motion)")
+    if appearance_width >= clips.features.shape[1]:
+        raise ValueError(f"appearance width {appearance_width} leaves no motion columns in "
+                         f"clip features of width {clips.features.shape[1]}")
+    features = np.array(clips.features, copy=True)
+    features[:, :appearance_width] = 0
+    return Clips(clips.words, features, hide_words=True)
+
+
+def appearance_view(clips: Clips, appearance_width: int) -> Clips:
+    """The clips as their appearance alone: the words (fit on the appearance block) and the
+    first ``appearance_width`` feature columns; the motion columns zeroed. The object is then
+    not guessed from how it moves (``motion_view``'s counterpart)."""
+    if clips.features is None or not 0 < appearance_width < clips.features.shape[1]:
+        raise ValueError("an appearance view needs clip features with a motion block after "
+                         f"an appearance block of {appearance_width} columns")
+    features = np.array(clips.features, copy=True)
+    features[:, appearance_width:] = 0
+    return Clips(clips.words, features, clips.hide_words)
 
 
 def evenly_spaced(n: int, limit: int) -> np.ndarray:
@@ -100,7 +132,9 @@ def joint_sequence(
 
 def clips_sequence(layout: VocabLayout, text_ids: Sequence[int], clips: Clips) -> Example:
     """``[CLS] text [>] video [SEP]`` of visual words and their features."""
-    return joint_sequence(layout, text_ids, visual_tokens(layout, clips.words), clips.features)
+    tokens = ([layout.mask_id] * len(clips.words) if clips.hide_words
+              else visual_tokens(layout, clips.words))
+    return joint_sequence(layout, text_ids, tokens, clips.features)
 
 
 def text_sequence(layout: VocabLayout, text_ids: Sequence[int]) -> Example:

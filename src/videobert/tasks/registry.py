@@ -89,13 +89,19 @@ def labelled_steps(steps: list[Step], gt: GroundTruth) -> list[Step]:
 
 def zero_shot(data: TaskData, cfg: TaskConfig) -> Outcome:
     from videobert.report import plot_confusion
-    from videobert.tasks.zero_shot import chosen_templates, evaluate_zero_shot
+    from videobert.tasks.zero_shot import (
+        appearance_block_width,
+        chosen_templates,
+        evaluate_zero_shot,
+    )
 
     gt = data.ground_truth
     templates = chosen_templates(None, cfg.templates_from, gt.verbs, gt.nouns)
+    width = appearance_block_width(data.model, data.codebook_dir)
     result = evaluate_zero_shot(data.model, data.tokenizer, data.val, gt.verbs, gt.nouns,
                                 templates, train_steps=data.train,
-                                features_dir=data.features_dir, batch_size=cfg.batch_size)
+                                features_dir=data.features_dir, batch_size=cfg.batch_size,
+                                appearance_width=width)
     plots = [
         plot_confusion(np.asarray(result.cross_modal_confusion[what]), list(labels),
                        f"zero-shot {what}s (cross-modal), val", data.out / f"confusion_{what}.png")

@@ -40,6 +40,8 @@ from videobert.vocab import PROMPT, VocabLayout
 _LOG = get_logger("zeroshot")
 
 DEFAULT_TEMPLATE = PROMPT + " {verb} the {noun}"
+WHOLE_CLIPS_ROW = "cross-modal, both from the whole clips"
+PROBE_ROW = "supervised (linear probe on clip features)"
 SLOT_NAMES = ("verb", "noun")
 KS = (1, 5)
 
@@ -236,6 +238,30 @@ def _mean_piece_logp(slot_logp: torch.Tensor, piece: Sequence[int]) -> torch.Ten
 
 
 # ---------------------------------------------------------------------------------------------
+# Which view of the clips each slot is read from
+
+
+def appearance_block_width(model: Any, codebook_dir: str | Path | None) -> int:
+    """The width of the appearance block of the clip features the model reads, when a motion
+    stream follows it (``features.motion``); 0 otherwise (one stream, or words only). With a
+    motion stream the verbs are read from it alone and the nouns from the appearance alone:
+    from the whole clips the model recognises an action as an object–verb pair it saw in
+    pretraining, and on unseen pairs it answers the seen one (docs/benchmarks.md, "Verbs from
+    the motion stream, nouns from the appearance")."""
+    if codebook_dir is None or not getattr(model.config, "clip_feature_dim", 0):
+        return 0
+    from videobert.artifacts.codebook import CodebookFolder
+
+    try:
+        blocks = CodebookFolder.open(codebook_dir).blocks
+    except (OSError, ValueError):
+        return 0
+    if not blocks or len(blocks) < 2 or sum(blocks) != model.config.clip_feature_dim:
+        return 0
+    return int(blocks[0])
+
+
+# ---------------------------------------------------------------------------------------------
 # The supervised reference: a linear probe on the clip features
 
 
@@ -324,6 +350,10 @@ class ZeroShotResult:
                 return r
         raise KeyError(f"no {method!r} row; rows are {[r.method for r in self.rows]}")
 
+    def probe_row(self) -> ZeroShotRow | None:
+        """The supervised reference, when it was measured."""
+        return next((r for r in self.rows if r.method == PROBE_ROW), None)
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -345,6 +375,12 @@ class ZeroShotResult:
             f"| chance | {self.chance_top1['verb']:.3f} | {chance5['verb']:.3f} |"
             f" {self.chance_top1['noun']:.3f} | {chance5['noun']:.3f} |"
         )
+        if any(r.method == WHOLE_CLIPS_ROW for r in self.rows):
+            lines.append("\nThe clip features have a motion stream: the cross-modal row reads "
+                         "the verbs from it alone (each clip's visual word hidden, its appearance "
+                         "block zeroed) and the nouns from the appearance alone (words and "
+                         "appearance block, the motion block zeroed); the last row reads both "
+                         "from the whole clips.")
         if self.hits:
             lines.append("\nIn brackets: 95% bootstrap interval over the steps.")
         if self.f1:
@@ -397,10 +433,17 @@ def evaluate_zero_shot(
     features_dir: str | Path | None = None,
     batch_size: int = 64,
     max_video_words: int = 64,
+    appearance_width: int = 0,
 ) -> ZeroShotResult:
     """The three rows on ``steps`` (e.g. the val split); the probe needs ``train_steps`` and
     ``features_dir``, and is left out without them. ``template``: one prompt, or several whose
-    candidate log-probs are averaged (the prior row averages the same ones)."""
+    candidate log-probs are averaged (the prior row averages the same ones).
+
+    ``appearance_width`` > 0 (a model reading clip features with a motion stream after an
+    appearance block of that width, see ``appearance_block_width``): the cross-modal row reads
+    the verbs from the motion view of the clips (``inputs.motion_view``) and the nouns from
+    their appearance view (``inputs.appearance_view``); a last row reads both from the whole
+    clips."""
     from videobert.metrics import confusion_matrix
 
     n_given = len(steps)
@@ -429,6 +472,11 @@ def evaluate_zero_shot(
     E = len(steps)
     scored = [("language prior (no video)", np.repeat(prior_v, E, 0), np.repeat(prior_n, E, 0))]
     cross_v, cross_n = ensemble([s.clips for s in steps])
+    whole_v, whole_n = cross_v, cross_n
+    if appearance_width > 0:
+        cross_v, _ = ensemble([inputs.motion_view(s.clips, appearance_width) for s in steps])
+        _, cross_n = ensemble([inputs.appearance_view(s.clips, appearance_width)
+                               for s in steps])
     scored.append(("cross-modal (VideoBERT)", cross_v, cross_n))
     confusion = {
         "verb": confusion_matrix(cross_v, verb_t, len(verbs)).tolist(),
@@ -446,7 +494,9 @@ def evaluate_zero_shot(
         probe_n = linear_probe(
             train_x, [list(nouns).index(s.noun) for s in train], len(nouns), test_x
         )
-        scored.append(("supervised (linear probe on clip features)", probe_v, probe_n))
+        scored.append((PROBE_ROW, probe_v, probe_n))
+    if appearance_width > 0:
+        scored.append((WHOLE_CLIPS_ROW, whole_v, whole_n))
     from videobert.metrics import precision_recall_f1
 
     rows, hits, f1 = [], {}, {}
@@ -482,6 +532,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "probe (default: the one the words come from, else features/ beside the "
                         "ground truth; no probe if absent)")
     parser.add_argument("--max-video-words", type=int, default=64)
+    parser.add_argument("--whole-clips", action="store_true",
+                        help="read verbs and nouns from the whole clips even when the features "
+                        "have a motion stream (default there: verbs from the motion stream "
+                        "alone, nouns from the appearance alone; the report has both rows)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -510,6 +564,8 @@ def run(args: argparse.Namespace) -> int:
         data.model, data.tokenizer, data.split("val"), verbs, nouns, templates,
         train_steps=data.split("train"), features_dir=features, batch_size=args.batch_size,
         max_video_words=args.max_video_words,
+        appearance_width=0 if args.whole_clips else appearance_block_width(
+            data.model, data.codebook_dir),
     )
     cli_common.write_report(args.out, "zeroshot", result.to_dict(), result.to_markdown())
     return 0
