@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -267,3 +268,37 @@ def test_rows_trained_side_by_side_equal_one_thread_runs(monkeypatch):
         for (name, a), b in zip(beside[row][0].state_dict().items(),
                                 alone[row][0].state_dict().values(), strict=True):
             assert torch.equal(a, b), (row, name)
+
+
+def test_with_a_motion_stream_each_mask_state_comes_from_its_slots_view(world):
+    from videobert.model import VideoBert
+    from videobert.model.videobert import tiny_config
+
+    tok = make_tokenizer()
+    layout = make_layout(tok)
+    torch.manual_seed(0)
+    model = VideoBert(tiny_config(layout, clip_feature_dim=7)).eval()
+    rng = np.random.default_rng(0)
+    items = [dataclasses.replace(it, features=rng.normal(size=(len(it.words), 7)).astype(
+        np.float32)) for it in select_clips(world.steps, max_clips=32)[:3]]
+    D = model.config.hidden_size
+    whole = videobert_feature_sequences(model, tok, items, progress=False)
+    split = videobert_feature_sequences(model, tok, items, progress=False, appearance_width=3)
+    item, text = items[1], [ID[w] for w in ["now", "let", "me", "show", "you", "how", "to"]]
+    text += [layout.mask_id, ID["the"], layout.mask_id]
+
+    def mask_states(clips):
+        example = inputs.clips_sequence(layout, text, clips)
+        with torch.no_grad():
+            hidden = model(torch.tensor([example.ids]), torch.tensor([example.types]),
+                           clip_features=torch.tensor(example.clip_features[None])
+                           ).hidden_states[0]
+        return hidden[1 + 7], hidden[1 + 9]
+
+    clips = inputs.Clips(item.words, item.features)
+    verb, _ = mask_states(inputs.motion_view(clips, 3))
+    _, noun = mask_states(inputs.appearance_view(clips, 3))
+    np.testing.assert_array_equal(split[1][:, :D], whole[1][:, :D])  # clip states: whole clips
+    torch.testing.assert_close(torch.from_numpy(split[1][0, D:]), (verb + noun) / 2,
+                               atol=1e-5, rtol=1e-5)
+    assert not np.allclose(split[1][:, D:], whole[1][:, D:])

@@ -98,7 +98,8 @@ def caption_spans(
         items.append(Clips(tuple(int(w) for w in words[idx]),
                            None if features is None else features[idx]))
         clip_rows.append(np.asarray(raw_features[idx], np.float32))
-    vb = states(model, tokenizer, items, captioner.template, progress=False)
+    vb = states(model, tokenizer, items, captioner.template, progress=False,
+                appearance_width=int(captioner.settings.get("appearance_width", 0)))
     inputs = captioner.standardise([np.concatenate([v, c], axis=1)
                                     for v, c in zip(vb, clip_rows, strict=True)])
     settings = captioner.settings

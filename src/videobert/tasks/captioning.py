@@ -9,7 +9,9 @@ For every ground-truth step, three input variants (one "row" each, as in the pap
   for every clip of the step): ``[h(v_i) ; (h(mask_verb) + h(mask_noun)) / 2]``, width 2D.
   The paper averages the video-token and masked-token outputs and concatenates the two; we keep
   the per-clip video outputs (a sequence, so the captioner can attend over time) and
-  concatenate the averaged masked-template output to each of them;
+  concatenate the averaged masked-template output to each of them. With a motion stream in the
+  clip features the two ``[MASK]`` states come from the slots' own views, as zero-shot reads
+  them: the verb's from the clips' motion alone, the noun's from their appearance alone;
 - ``videobert+clip``: both concatenated along the feature dimension (1024 + 2D).
 
 Each row trains the same captioner (``caption_model.CaptionTransformer``) with the same recipe
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -169,35 +172,59 @@ def videobert_feature_sequences(
     template: str = DEFAULT_TEMPLATE,
     batch_size: int = 64,
     progress: bool = True,
+    appearance_width: int = 0,
 ) -> list[np.ndarray]:
-    """Each step's VideoBERT features: (n_clips, 2D) = [h(v_i) ; mean of the [MASK] states]."""
-    from videobert.tasks.zero_shot import Template, build_prompt
+    """Each step's VideoBERT features: (n_clips, 2D) = [h(v_i) ; mean of the [MASK] states].
+
+    ``appearance_width`` > 0 (clip features with a motion stream after the appearance block):
+    the verb slot's state comes from the clips' motion view and the noun slot's from their
+    appearance view, as zero-shot reads them (``zero_shot.appearance_block_width``); the clip
+    states from the whole clips."""
+    from videobert.tasks.zero_shot import Template
+
+    tmpl = Template.parse(template, tokenizer)
+    whole = [inputs.Clips(item.words, item.features) for item in items]
+    read = functools.partial(_prompt_states, model, tmpl, batch_size=batch_size,
+                             progress=progress)
+    states = read(whole, "whole clips")
+    verb_states = noun_states = states
+    if appearance_width > 0:
+        verb_states = read([inputs.motion_view(c, appearance_width) for c in whole], "motion")
+        noun_states = read([inputs.appearance_view(c, appearance_width) for c in whole],
+                           "appearance")
+    out: list[np.ndarray] = []
+    for (hidden, ids, _), (verb_h, _, verb_at), (noun_h, _, noun_at) in zip(
+            states, verb_states, noun_states, strict=True):
+        video = hidden[model.layout.is_visual(ids)]  # (n, D)
+        template_state = (verb_h[verb_at["verb"]].mean(0) + noun_h[noun_at["noun"]].mean(0)) / 2
+        out.append(torch.cat([video, template_state.expand_as(video)], 1).numpy())
+    return out
+
+
+def _prompt_states(model: Any, template: Any, clips: Sequence[inputs.Clips], what: str,
+                   batch_size: int, progress: bool) -> list[tuple]:
+    """Last hidden states of the one-piece-slot prompt over each clip run: (hidden (T, D),
+    ids (T,), {"verb": positions, "noun": positions}) per run."""
+    from videobert.tasks.zero_shot import build_prompt
 
     layout = model.layout
-    tmpl = Template.parse(template, tokenizer)
-    examples, masks = [], []
-    for item in items:
-        example, verb_pos, noun_pos = build_prompt(
-            tmpl, layout, 1, 1, inputs.Clips(item.words, item.features))
-        examples.append(example)
-        masks.append(verb_pos + noun_pos)
+    prompts = [build_prompt(template, layout, 1, 1, c) for c in clips]
     limit = inputs.max_length(model)
-    if max(len(e.ids) for e in examples) > limit:
+    if max(len(e.ids) for e, _, _ in prompts) > limit:
         raise ValueError(f"a step's prompt is longer than the model's {limit} positions; "
                          "lower max_clips")
     device = inputs.device_of(model)
     model.eval()
-    out: list[np.ndarray] = []
-    starts = range(0, len(examples), batch_size)
-    for start in tqdm(starts, desc="VideoBERT features", unit="batch", disable=not progress):
-        part = examples[start : start + batch_size]
-        batch = inputs.pad(part, layout.pad_id)
+    out: list[tuple] = []
+    starts = range(0, len(prompts), batch_size)
+    for start in tqdm(starts, desc=f"VideoBERT features ({what})", unit="batch",
+                      disable=not progress):
+        part = prompts[start : start + batch_size]
+        batch = inputs.pad([e for e, _, _ in part], layout.pad_id)
         hidden = model(**inputs.model_inputs(batch, device)).hidden_states.float().cpu()
-        for b, example in enumerate(part):
-            ids = torch.tensor(example.ids)
-            video = hidden[b, : len(ids)][layout.is_visual(ids)]  # (n, D)
-            template_state = hidden[b, masks[start + b]].mean(0)  # (D,)
-            out.append(torch.cat([video, template_state.expand_as(video)], 1).numpy())
+        for b, (example, verb_pos, noun_pos) in enumerate(part):
+            out.append((hidden[b, : len(example.ids)], torch.tensor(example.ids),
+                        {"verb": verb_pos, "noun": noun_pos}))
     return out
 
 
@@ -420,6 +447,7 @@ def evaluate_captioning(
     progress: bool = True,
     video_words: dict[str, np.ndarray] | None = None,
     save_dir: str | Path | None = None,
+    appearance_width: int = 0,
 ) -> CaptionResult:
     """Train one captioner per row on ``train_steps`` and score it on ``val_steps``; with
     ``save_dir``, the ``videobert+clip`` row's captioner is saved there
@@ -453,7 +481,7 @@ def evaluate_captioning(
         if model is None:
             raise ValueError("the VideoBERT rows need a model")
         vb_feats = videobert_feature_sequences(model, tokenizer, items, template, batch_size,
-                                               progress)
+                                               progress, appearance_width)
 
     # Targets: every reference caption of every train step is one training pair.
     train_refs = [references_of(it.step, ground_truth) for it in train_items]
@@ -485,6 +513,7 @@ def evaluate_captioning(
 
                 settings = {k: getattr(config, k) for k in (
                     "beam_size", "length_alpha", "max_caption_tokens", "max_clips")}
+                settings["appearance_width"] = appearance_width  # the slots' views
                 SavedCaptioner(captioner, vocab, standardise.mean, standardise.std, row,
                                template, settings).save(save_dir)
             beam = generate(captioner, val_x, config.beam_size, config.max_caption_tokens,
@@ -538,8 +567,12 @@ def run_captioning(
     if seed is not None:
         config.seed = seed
     model = tokenizer = None
+    width = 0
     if any("videobert" in r for r in rows):
-        model, tokenizer, _ = inputs.load_model_folder(model_dir, device)
+        from videobert.tasks.zero_shot import appearance_block_width
+
+        model, tokenizer, codebook = inputs.load_model_folder(model_dir, device)
+        width = appearance_block_width(model, codebook)
     if tokenizer is None:
         from transformers import AutoTokenizer
 
@@ -553,6 +586,7 @@ def run_captioning(
     return evaluate_captioning(
         model, tokenizer, train, val, features_dir, gt, rows, config, template, device=device,
         n_examples=n_examples, progress=progress, video_words=video_words,
+        appearance_width=width,
     )
 
 

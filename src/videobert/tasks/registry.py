@@ -187,12 +187,14 @@ def forecasting(data: TaskData, cfg: TaskConfig) -> Outcome:
 def captioning(data: TaskData, cfg: TaskConfig) -> Outcome:
     from videobert.tasks.captioner import CAPTIONER_DIR
     from videobert.tasks.captioning import CaptionTrainConfig, evaluate_captioning
+    from videobert.tasks.zero_shot import appearance_block_width
 
     result = evaluate_captioning(
         data.model, data.tokenizer, data.train, data.val, data.features_dir, data.ground_truth,
         config=CaptionTrainConfig(epochs=cfg.caption_epochs, seed=cfg.seed), device=cfg.device,
         progress=True, video_words=data.video_words,
-        save_dir=data.model_dir / CAPTIONER_DIR if cfg.save_captioner else None)
+        save_dir=data.model_dir / CAPTIONER_DIR if cfg.save_captioner else None,
+        appearance_width=appearance_block_width(data.model, data.codebook_dir))
     return Outcome(result, result.to_dict())
 
 
