@@ -307,7 +307,7 @@ def test_cli_averages_the_templates_mined_from_a_corpus(world, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# Verbs read from the motion stream
+# Verbs from the motion stream, nouns from the appearance
 
 
 class _PairBiased(Rigged):

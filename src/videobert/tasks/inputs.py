@@ -60,8 +60,8 @@ def motion_view(clips: Clips, appearance_width: int) -> Clips:
     """The clips as their motion stream alone: each clip's word hidden (``[MASK]``, not a
     target) and the first ``appearance_width`` columns of its feature, the appearance block,
     zeroed. What the model then reads is what moves, not which object it is, so a verb is not
-    recognised as part of an object–verb pair seen in pretraining (docs/benchmarks.md,
-    "Verbs read from the motion stream")."""
+    recognised as part of an object–verb pair seen in pretraining (docs/benchmarks.md, "Verbs
+    from the motion stream, nouns from the appearance")."""
     if clips.features is None or appearance_width <= 0:
         raise ValueError("a motion view needs clip features with an appearance block before "
                          "the motion block (features.motion)")
