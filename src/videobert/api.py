@@ -232,7 +232,7 @@ class Pipeline:
         from videobert.tasks.zero_shot import (
             DEFAULT_TEMPLATE,
             Template,
-            appearance_block_width,
+            appearance_width_of,
             candidate_pieces,
             score_candidates,
         )
@@ -245,13 +245,15 @@ class Pipeline:
         verb_p = candidate_pieces(self.tokenizer, verbs, "verb")
         noun_p = candidate_pieces(self.tokenizer, nouns, "noun")
         clips = [vw.clips(lo, hi) for lo, hi in spans]
-        verb_s, noun_s = score_candidates(self.model, template, verb_p, noun_p, clips)
-        width = appearance_block_width(self.model, self.model_dir / "codebook")
+        width = appearance_width_of(self.model.config.clip_feature_dim,
+                                    self.codebook_folder.blocks)
         if width and vw.features is not None:  # one stream per slot, as evaluate reads them
             verb_s, _ = score_candidates(self.model, template, verb_p, noun_p,
                                          [motion_view(c, width) for c in clips])
             _, noun_s = score_candidates(self.model, template, verb_p, noun_p,
                                          [appearance_view(c, width) for c in clips])
+        else:
+            verb_s, noun_s = score_candidates(self.model, template, verb_p, noun_p, clips)
         return [Prediction(*vw.span(lo, hi), _ranked(verbs, verb_s[i], top_k),
                            _ranked(nouns, noun_s[i], top_k))
                 for i, (lo, hi) in enumerate(spans)]

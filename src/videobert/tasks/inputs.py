@@ -62,13 +62,7 @@ def motion_view(clips: Clips, appearance_width: int) -> Clips:
     zeroed. What the model then reads is what moves, not which object it is, so a verb is not
     recognised as part of an object–verb pair seen in pretraining (docs/benchmarks.md, "Verbs
     from the motion stream, nouns from the appearance")."""
-    if clips.features is None or appearance_width <= 0:
-        raise ValueError("a motion view needs clip features with an appearance block before "
-                         "the motion block (features.motion)")
-    if appearance_width >= clips.features.shape[1]:
-        raise ValueError(f"appearance width {appearance_width} leaves no motion columns in "
-                         f"clip features of width {clips.features.shape[1]}")
-    features = np.array(clips.features, copy=True)
+    features = _features_to_split(clips, appearance_width, "a motion view")
     features[:, :appearance_width] = 0
     return Clips(clips.words, features, hide_words=True)
 
@@ -77,12 +71,22 @@ def appearance_view(clips: Clips, appearance_width: int) -> Clips:
     """The clips as their appearance alone: the words (fit on the appearance block) and the
     first ``appearance_width`` feature columns; the motion columns zeroed. The object is then
     not guessed from how it moves (``motion_view``'s counterpart)."""
-    if clips.features is None or not 0 < appearance_width < clips.features.shape[1]:
-        raise ValueError("an appearance view needs clip features with a motion block after "
-                         f"an appearance block of {appearance_width} columns")
-    features = np.array(clips.features, copy=True)
+    features = _features_to_split(clips, appearance_width, "an appearance view")
     features[:, appearance_width:] = 0
     return Clips(clips.words, features, clips.hide_words)
+
+
+def _features_to_split(clips: Clips, appearance_width: int, view: str) -> np.ndarray:
+    """A copy of the clips' features, once they are known to hold an appearance block of
+    ``appearance_width`` columns with motion columns after it."""
+    if clips.features is None:
+        raise ValueError(f"{view} needs clip features with an appearance block before the "
+                         "motion block (features.motion)")
+    width = clips.features.shape[1]
+    if not 0 < appearance_width < width:
+        raise ValueError(f"{view}: an appearance block of {appearance_width} columns in clip "
+                         f"features of width {width} leaves no appearance or no motion columns")
+    return np.array(clips.features, copy=True)
 
 
 def evenly_spaced(n: int, limit: int) -> np.ndarray:

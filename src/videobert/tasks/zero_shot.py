@@ -248,7 +248,8 @@ def appearance_block_width(model: Any, codebook_dir: str | Path | None) -> int:
     from the whole clips the model recognises an action as an object–verb pair it saw in
     pretraining, and on unseen pairs it answers the seen one (docs/benchmarks.md, "Verbs from
     the motion stream, nouns from the appearance")."""
-    if codebook_dir is None or not getattr(model.config, "clip_feature_dim", 0):
+    reads = getattr(model.config, "clip_feature_dim", 0)
+    if codebook_dir is None or not reads:
         return 0
     from videobert.artifacts.codebook import CodebookFolder
 
@@ -256,7 +257,13 @@ def appearance_block_width(model: Any, codebook_dir: str | Path | None) -> int:
         blocks = CodebookFolder.open(codebook_dir).blocks
     except (OSError, ValueError):
         return 0
-    if not blocks or len(blocks) < 2 or sum(blocks) != model.config.clip_feature_dim:
+    return appearance_width_of(reads, blocks)
+
+
+def appearance_width_of(clip_feature_dim: int, blocks: Sequence[int] | None) -> int:
+    """``appearance_block_width`` from a model's clip-feature width and its codebook's stream
+    widths (``CodebookFolder.blocks``), for a caller that has the codebook open already."""
+    if not clip_feature_dim or not blocks or len(blocks) < 2 or sum(blocks) != clip_feature_dim:
         return 0
     return int(blocks[0])
 
